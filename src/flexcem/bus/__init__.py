@@ -1,0 +1,1 @@
+"""flexcem.bus."""

@@ -1,0 +1,152 @@
+"""The neutral information model of IEC TR 62746-2 §3.4 as pydantic v2 models.
+
+Importing this package registers every message body with the envelope's type registry.
+"""
+
+from flexcem.model.address import (
+    Address,
+    AddressKind,
+    ParsedAddress,
+    broadcast_address,
+    endpoint_address,
+    group_address,
+    parse_address,
+)
+from flexcem.model.base import (
+    Currency,
+    FlexModel,
+    Identifier,
+    MessageId,
+    NonNegativeDuration,
+    PositiveDuration,
+    Share,
+    ValidationError,
+    new_id,
+)
+from flexcem.model.commands import CommandKind, CommandResult, SimpleCommand
+from flexcem.model.device import (
+    DeviceCapabilities,
+    DeviceFunction,
+    DeviceKind,
+    DeviceRegistration,
+    DeviceStatus,
+    StatusRequest,
+)
+from flexcem.model.envelope import (
+    SCHEMA_VERSION,
+    Ack,
+    Envelope,
+    Nack,
+    UnknownMessageType,
+    Unsupported,
+    message_class,
+    message_types,
+    register_message,
+)
+from flexcem.model.flexibility import (
+    ActivationTrigger,
+    ChargeCurvePoint,
+    ChargingSessionOffer,
+    FlexibilityOffer,
+    FlexibilityRequest,
+    FlexibleStartOffer,
+    IncentiveProgram,
+    OfferWithdrawal,
+)
+from flexcem.model.power_profile import (
+    Direction,
+    EnergyShare,
+    EnergySource,
+    PowerProfile,
+    PowerSequence,
+    ProfileSlot,
+)
+from flexcem.model.scheduling import CostEstimate, SlotShift, SlotShiftResponse, StartTimeAssignment
+from flexcem.model.states import DeviceState
+from flexcem.model.tariff import BindingLevel, PriceEnvironmentProfile, PriceSlot, TariffKind
+from flexcem.model.timeseries import PowerSeries, PowerSlot, Slot, SlotSeries, TimeSeries, ValueSlot
+
+for _message in (
+    DeviceRegistration,
+    DeviceStatus,
+    StatusRequest,
+    FlexibleStartOffer,
+    ChargingSessionOffer,
+    FlexibilityRequest,
+    OfferWithdrawal,
+    StartTimeAssignment,
+    SlotShift,
+    SlotShiftResponse,
+    CostEstimate,
+    SimpleCommand,
+    CommandResult,
+    PriceEnvironmentProfile,
+    TimeSeries,
+):
+    register_message(_message)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Ack",
+    "ActivationTrigger",
+    "Address",
+    "AddressKind",
+    "BindingLevel",
+    "ChargeCurvePoint",
+    "ChargingSessionOffer",
+    "CommandKind",
+    "CommandResult",
+    "CostEstimate",
+    "Currency",
+    "DeviceCapabilities",
+    "DeviceFunction",
+    "DeviceKind",
+    "DeviceRegistration",
+    "DeviceState",
+    "DeviceStatus",
+    "Direction",
+    "EnergyShare",
+    "EnergySource",
+    "Envelope",
+    "FlexModel",
+    "FlexibilityOffer",
+    "FlexibilityRequest",
+    "FlexibleStartOffer",
+    "Identifier",
+    "IncentiveProgram",
+    "MessageId",
+    "Nack",
+    "NonNegativeDuration",
+    "OfferWithdrawal",
+    "ParsedAddress",
+    "PositiveDuration",
+    "PowerProfile",
+    "PowerSequence",
+    "PowerSeries",
+    "PowerSlot",
+    "PriceEnvironmentProfile",
+    "PriceSlot",
+    "ProfileSlot",
+    "Share",
+    "SimpleCommand",
+    "Slot",
+    "SlotSeries",
+    "SlotShift",
+    "SlotShiftResponse",
+    "StartTimeAssignment",
+    "StatusRequest",
+    "TariffKind",
+    "TimeSeries",
+    "UnknownMessageType",
+    "Unsupported",
+    "ValidationError",
+    "ValueSlot",
+    "broadcast_address",
+    "endpoint_address",
+    "group_address",
+    "message_class",
+    "message_types",
+    "new_id",
+    "parse_address",
+    "register_message",
+]

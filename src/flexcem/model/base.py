@@ -1,0 +1,88 @@
+"""Common building blocks of the neutral information model (TR §3.4).
+
+Every message of flexcem is a frozen pydantic model derived from :class:`FlexModel`. Unknown fields are
+refused (``extra="forbid"``) so that a typo in a file or an API call is reported with the field's name;
+forward compatibility on the wire is the codec's job (it drops what this version does not know before the
+model sees it).
+
+Units are in the field names (``power_w``, ``energy_wh``, ``price_per_kwh``) or stated in the docstring.
+All times are timezone-aware; durations are :class:`datetime.timedelta` and travel as ISO 8601 durations.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "Currency",
+    "FlexModel",
+    "Identifier",
+    "MessageId",
+    "NonNegativeDuration",
+    "Percent",
+    "PositiveDuration",
+    "Share",
+    "ValidationError",
+    "new_id",
+]
+
+# The one family of validation errors is pydantic's ``ValidationError`` (re-exported here): it names every
+# offending field by its location, e.g. ``profile.alternatives.0.slots.2.duration``.
+
+
+class FlexModel(BaseModel):
+    """Base of every flexcem model: immutable, strict about unknown fields, ISO 8601 on the wire."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        ser_json_timedelta="iso8601",
+        validate_default=True,
+    )
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("duration must be positive")
+    return value
+
+
+def _non_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("duration must not be negative")
+    return value
+
+
+PositiveDuration = Annotated[timedelta, AfterValidator(_positive)]
+"""A duration greater than zero (ISO 8601 on the wire, e.g. ``PT15M``)."""
+
+NonNegativeDuration = Annotated[timedelta, AfterValidator(_non_negative)]
+"""A duration of zero or more."""
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+Identifier = Annotated[str, Field(pattern=_IDENTIFIER.pattern)]
+"""An identifier usable as MQTT topic level, certificate CN and file name: 1–64 of ``[A-Za-z0-9_.-]``."""
+
+MessageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
+"""A message or correlation identifier (a UUID in hex by default)."""
+
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+"""An ISO 4217 currency code such as ``EUR`` or ``USD``."""
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A fraction between 0 and 1."""
+
+Percent = Annotated[float, Field(ge=0.0, le=100.0)]
+"""A percentage between 0 and 100."""
+
+
+def new_id() -> str:
+    """A fresh random identifier (32 hex digits)."""
+    return uuid.uuid4().hex

@@ -1,0 +1,137 @@
+"""Time slots and slot series: the one shape for prices, power profiles, plans and measurements.
+
+A :class:`Slot` is the half-open interval ``[start, start + duration)``. A :class:`SlotSeries` is a non-empty
+list of slots that follow each other without gap or overlap (TR §3.4.6: "time slots, actual time, start
+time, end time"). Concrete series subclass it with their slot type: :class:`TimeSeries` (one scalar per slot,
+with its quantity and unit), :class:`~flexcem.model.tariff.PriceEnvironmentProfile` (price, CO2, renewable
+share) and :class:`PowerSeries` (power per slot, used for plans and energy-profile updates).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from pydantic import AwareDatetime, Field, field_validator
+
+from flexcem.model.base import FlexModel, PositiveDuration
+
+__all__ = [
+    "PowerSeries",
+    "PowerSlot",
+    "Slot",
+    "SlotSeries",
+    "TimeSeries",
+    "ValueSlot",
+]
+
+
+class Slot(FlexModel):
+    """A time slot ``[start, start + duration)``."""
+
+    start: AwareDatetime = Field(description="Beginning of the slot (timezone-aware).")
+    duration: PositiveDuration = Field(description="Length of the slot (ISO 8601 duration).")
+
+    @property
+    def end(self) -> datetime:
+        """End of the slot (exclusive)."""
+        return self.start + self.duration
+
+    @property
+    def hours(self) -> float:
+        """Length of the slot in hours."""
+        return self.duration.total_seconds() / 3600.0
+
+    def contains(self, instant: datetime) -> bool:
+        """Whether ``instant`` lies inside the slot."""
+        return self.start <= instant < self.end
+
+
+SlotT = TypeVar("SlotT", bound=Slot)
+
+
+class SlotSeries(FlexModel, Generic[SlotT]):
+    """Contiguous, non-empty series of slots. Subclasses fix the slot type."""
+
+    slots: tuple[SlotT, ...] = Field(min_length=1, description="Contiguous slots in time order.")
+
+    @field_validator("slots")
+    @classmethod
+    def _contiguous(cls, slots: tuple[SlotT, ...]) -> tuple[SlotT, ...]:
+        for index in range(1, len(slots)):
+            previous, current = slots[index - 1], slots[index]
+            if current.start != previous.end:
+                relation = "overlaps" if current.start < previous.end else "leaves a gap after"
+                raise ValueError(
+                    f"slot {index} starts at {current.start.isoformat()} and {relation} slot {index - 1}, "
+                    f"which ends at {previous.end.isoformat()}; slots must be contiguous"
+                )
+        return slots
+
+    @property
+    def start(self) -> datetime:
+        """Start of the first slot."""
+        return self.slots[0].start
+
+    @property
+    def end(self) -> datetime:
+        """End of the last slot (exclusive)."""
+        return self.slots[-1].end
+
+    @property
+    def duration(self) -> timedelta:
+        """Span covered by the series."""
+        return self.end - self.start
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        """Whether the series covers the whole interval ``[start, end)``."""
+        return self.start <= start and end <= self.end
+
+    def slot_at(self, instant: datetime) -> SlotT | None:
+        """The slot that contains ``instant``, or ``None`` outside the series."""
+        if not self.start <= instant < self.end:
+            return None
+        low, high = 0, len(self.slots) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self.slots[middle].start <= instant:
+                low = middle
+            else:
+                high = middle - 1
+        return self.slots[low]
+
+
+class ValueSlot(Slot):
+    """A slot carrying one scalar value; the unit is the series'."""
+
+    value: float = Field(description="Value for the slot, in the unit of the series.")
+
+
+class TimeSeries(SlotSeries[ValueSlot]):
+    """A scalar time series (metering, forecasts, load curves) with its quantity and unit."""
+
+    quantity: str = Field(min_length=1, max_length=64, description="What is measured, e.g. 'power'.")
+    unit: str = Field(min_length=1, max_length=32, description="Unit of every value, e.g. 'W' or 'Wh'.")
+
+
+class PowerSlot(Slot):
+    """A slot with a power [W]: consumption positive, generation negative.
+
+    In an energy-profile update (JWG1103) the power is the most the device may draw in the slot.
+    """
+
+    power_w: float = Field(description="Power in the slot [W]; consumption positive, generation negative.")
+
+    @property
+    def energy_wh(self) -> float:
+        """Energy of the slot [Wh] at constant power."""
+        return self.power_w * self.hours
+
+
+class PowerSeries(SlotSeries[PowerSlot]):
+    """Power over contiguous slots: a device's planned power, a site load, an updated energy profile."""
+
+    @property
+    def energy_wh(self) -> float:
+        """Total energy of the series [Wh]."""
+        return sum(slot.energy_wh for slot in self.slots)
