@@ -1,1 +1,1 @@
-"""flexcem.cli."""
+"""The flexcem command line."""

@@ -40,6 +40,7 @@ from flexcem.model.envelope import (
     UnknownMessageType,
     Unsupported,
     message_class,
+    message_type_of,
     message_types,
     register_message,
 )
@@ -145,6 +146,7 @@ __all__ = [
     "endpoint_address",
     "group_address",
     "message_class",
+    "message_type_of",
     "message_types",
     "new_id",
     "parse_address",

@@ -44,6 +44,7 @@ class FlexModel(BaseModel):
         populate_by_name=True,
         ser_json_timedelta="iso8601",
         validate_default=True,
+        allow_inf_nan=False,
     )
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "Unsupported",
     "UnknownMessageType",
     "message_class",
+    "message_type_of",
     "message_types",
     "register_message",
 ]
@@ -91,7 +92,7 @@ def message_class(message_type: str) -> type[FlexModel]:
         raise UnknownMessageType(message_type) from None
 
 
-def type_name(body: FlexModel) -> str:
+def message_type_of(body: FlexModel) -> str:
     """The registered type name of a body."""
     for name, cls in _REGISTRY.items():
         if type(body) is cls:
@@ -124,7 +125,7 @@ class Envelope(FlexModel):
         body = data.get("body")
         message_type = data.get("type")
         if isinstance(body, FlexModel):
-            actual = type_name(body)
+            actual = message_type_of(body)
             if message_type is None:
                 return {**data, "type": actual}
             if message_type != actual:

@@ -21,6 +21,8 @@ from flexcem.model.base import FlexModel, Identifier, PositiveDuration
 from flexcem.model.power_profile import PowerProfile
 
 __all__ = [
+    "MAX_ENERGY_WH",
+    "MAX_POWER_W",
     "ActivationTrigger",
     "ChargeCurvePoint",
     "ChargingSessionOffer",
@@ -30,6 +32,13 @@ __all__ = [
     "IncentiveProgram",
     "OfferWithdrawal",
 ]
+
+
+MAX_POWER_W = 10_000_000.0
+"""Largest power a device may declare [W] (10 MW: far above any charger or appliance)."""
+
+MAX_ENERGY_WH = 100_000_000.0
+"""Largest energy a session may ask for [Wh] (100 MWh)."""
 
 
 class IncentiveProgram(StrEnum):
@@ -72,21 +81,27 @@ class FlexibilityOffer(FlexModel):
 
 
 class FlexibleStartOffer(FlexibilityOffer):
-    """A programme with a flexible start (JWG1101: start time, end time, energy profile)."""
+    """A programme with a flexible start (JWG1101: start time, end time, energy profile).
+
+    The first alternative of the profile is the device's preferred programme: ``programme_duration`` is its
+    running time, and ``latest_start`` is when the device starts it on its own if the CEM stays silent, so
+    ``latest_start + programme_duration ≤ latest_end``. Every alternative must fit between ``earliest_start``
+    and ``latest_end``; a longer one must also end by ``latest_end`` when the CEM chooses it.
+    """
 
     programme_duration: PositiveDuration = Field(
-        description="Running time of the programme: the longest of the profile's alternatives."
+        description="Running time of the preferred programme (the profile's first alternative)."
     )
     profile: PowerProfile = Field(description="The programme's power sequences; the CEM chooses one.")
     programme: str | None = Field(default=None, max_length=64, description="Programme name, e.g. 'Cotton 40'.")
 
     @model_validator(mode="after")
     def _fits(self) -> FlexibleStartOffer:
-        longest = self.profile.longest
-        if self.programme_duration != longest:
+        preferred = self.profile.alternatives[0].duration
+        if self.programme_duration != preferred:
             raise ValueError(
-                f"programme_duration {self.programme_duration} differs from the longest alternative of the "
-                f"profile ({longest})"
+                f"programme_duration {self.programme_duration} differs from the running time of the preferred "
+                f"(first) alternative of the profile ({preferred})"
             )
         for index, sequence in enumerate(self.profile.alternatives):
             if self.earliest_start + sequence.duration > self.latest_end:
@@ -110,8 +125,8 @@ class FlexibleStartOffer(FlexibilityOffer):
 class ChargeCurvePoint(FlexModel):
     """A point of the charging power limit as a function of the energy delivered in the session."""
 
-    energy_wh: float = Field(ge=0.0, description="Energy delivered so far in the session [Wh].")
-    max_power_w: float = Field(gt=0.0, description="Most the charger may draw at that point [W].")
+    energy_wh: float = Field(ge=0.0, le=MAX_ENERGY_WH, description="Energy delivered so far in the session [Wh].")
+    max_power_w: float = Field(ge=1.0, le=MAX_POWER_W, description="Most the charger may draw at that point [W].")
 
 
 class ChargingSessionOffer(FlexibilityOffer):
@@ -122,9 +137,9 @@ class ChargingSessionOffer(FlexibilityOffer):
     full). The curve must be non-increasing and concave so that "power ≤ curve" is a set of linear limits.
     """
 
-    energy_wh: float = Field(gt=0.0, description="Energy to draw from the grid by latest_end [Wh].")
-    max_power_w: float = Field(gt=0.0, description="Charger power [W].")
-    min_power_w: float = Field(default=0.0, ge=0.0, description="Least power while charging [W].")
+    energy_wh: float = Field(gt=0.0, le=MAX_ENERGY_WH, description="Energy to draw from the grid by latest_end [Wh].")
+    max_power_w: float = Field(ge=1.0, le=MAX_POWER_W, description="Charger power [W].")
+    min_power_w: float = Field(default=0.0, ge=0.0, le=MAX_POWER_W, description="Least power while charging [W].")
     power_curve: tuple[ChargeCurvePoint, ...] = Field(
         default=(), description="Power limit against delivered energy; empty means max_power_w throughout."
     )

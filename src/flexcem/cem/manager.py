@@ -1,0 +1,250 @@
+"""The Customer Energy Manager: registry → offers and tariffs → plan → start times and slot shifts.
+
+The CEM registers devices from their capabilities, takes their flexibility offers (JWG1101) and the
+retailer's price profiles, plans all movable jobs at once with the MILP planner, assigns start times
+(JWG1102), and re-plans whenever a tariff, an offer or a device's state changes, sending updated energy
+profiles only to devices that have not started (JWG1103). It tells each device the expected running cost
+of its job (JWG1100 step 5) and keeps a journal of what it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
+from flexcem.cem.dispatcher import Dispatcher
+from flexcem.cem.jobs import JobBook, JobPhase, JobRecord
+from flexcem.cem.planning import build_problem
+from flexcem.cem.price_book import PriceBook
+from flexcem.cem.registry import DeviceRegistry
+from flexcem.cem.settings import CemSettings
+from flexcem.model import (
+    ChargingSessionOffer,
+    CostEstimate,
+    DeviceFunction,
+    DeviceRegistration,
+    DeviceStatus,
+    Envelope,
+    FlexibleStartOffer,
+    OfferWithdrawal,
+    PowerSeries,
+    PriceEnvironmentProfile,
+    StatusRequest,
+)
+from flexcem.planner import Plan, solve
+
+__all__ = ["CustomerEnergyManager", "JournalEntry"]
+
+log = logging.getLogger("flexcem.cem")
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One thing the CEM did or learnt, for the user and for tests."""
+
+    at: datetime
+    text: str
+
+
+class CustomerEnergyManager:
+    """One CEM on one endpoint."""
+
+    def __init__(self, endpoint: Endpoint, settings: CemSettings | None = None) -> None:
+        self.endpoint = endpoint
+        self.clock = endpoint.clock
+        self.settings = settings or CemSettings()
+        self.registry = DeviceRegistry()
+        self.jobs = JobBook()
+        self.prices = PriceBook()
+        self.plan: Plan | None = None
+        self.plans_made = 0
+        self.base_load_forecast: PowerSeries | None = None
+        self.journal: list[JournalEntry] = []
+        self._dispatcher = Dispatcher(endpoint, self.settings, self._note)
+        self._replan = asyncio.Event()
+        self._reasons: list[str] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._loop_task: asyncio.Task[None] | None = None
+        endpoint.on(DeviceRegistration, self._on_registration)
+        endpoint.on(FlexibleStartOffer, self._on_flexible_start)
+        endpoint.on(ChargingSessionOffer, self._on_charging_session)
+        endpoint.on(OfferWithdrawal, self._on_withdrawal)
+        endpoint.on(DeviceStatus, self._on_status)
+        endpoint.on(PriceEnvironmentProfile, self._on_prices)
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start receiving and planning."""
+        await self.endpoint.start()
+        self._loop_task = asyncio.create_task(self._planning_loop(), name=f"planning {self.endpoint.address}")
+
+    async def stop(self) -> None:
+        """Stop planning and leave the bus."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        await self.endpoint.close()
+
+    def _time(self, instant: datetime, with_day: bool = False) -> str:
+        return self.settings.clock_time(instant, with_day)
+
+    def _note(self, text: str) -> None:
+        self.journal.append(JournalEntry(self.clock.now(), text))
+        log.info("%s: %s", self.endpoint.address, text)
+
+    # ------------------------------------------------------------------------------------------- inbound
+
+    async def _on_registration(self, registration: DeviceRegistration, envelope: Envelope) -> None:
+        record = self.registry.register(registration.capabilities, envelope.sender, self.clock.now())
+        self._note(f"registered {record.device_id} ({record.capabilities.kind.value})")
+
+    async def _on_flexible_start(self, offer: FlexibleStartOffer, envelope: Envelope) -> None:
+        self.registry.require(offer.device_id, envelope.sender, DeviceFunction.FLEXIBLE_START)
+        self._take_offer(offer, envelope)
+
+    async def _on_charging_session(self, offer: ChargingSessionOffer, envelope: Envelope) -> None:
+        self.registry.require(offer.device_id, envelope.sender, DeviceFunction.CHARGING_SESSION)
+        self._take_offer(offer, envelope)
+
+    def _take_offer(self, offer: FlexibleStartOffer | ChargingSessionOffer, envelope: Envelope) -> None:
+        now = self.clock.now()
+        if offer.latest_end <= now:
+            raise MessageRefused(f"latest_end {offer.latest_end.isoformat()} has passed", "latest_end")
+        if self.jobs.add(JobRecord(offer=offer, device_address=envelope.sender, received_at=now)):
+            self._note(
+                f"offer {offer.offer_id} from {offer.device_id}: start {self._time(offer.earliest_start)}–"
+                f"{self._time(offer.latest_start)}, done by {self._time(offer.latest_end)}"
+            )
+            self.request_replan(f"offer from {offer.device_id}")
+
+    async def _on_withdrawal(self, withdrawal: OfferWithdrawal, envelope: Envelope) -> None:
+        self.registry.require(withdrawal.device_id, envelope.sender)
+        job = self.jobs.get(withdrawal.offer_id)
+        if job is None or job.device_id != withdrawal.device_id:
+            raise MessageRefused(f"no offer {withdrawal.offer_id} of {withdrawal.device_id}", "offer_id")
+        if job.phase.movable:
+            job.phase = JobPhase.ABORTED
+            self._note(f"{withdrawal.device_id} withdrew {withdrawal.offer_id}: {withdrawal.reason}")
+            self.request_replan(f"withdrawal by {withdrawal.device_id}")
+
+    async def _on_status(self, status: DeviceStatus, envelope: Envelope) -> None:
+        record = self.registry.require(status.device_id, envelope.sender)
+        if record.status is not None and status.at < record.status.at:
+            return
+        record.status = status
+        job = self.jobs.get(status.offer_id) if status.offer_id else None
+        if job is None or not job.apply_status(status):
+            return
+        self._note(f"{status.device_id} is {status.state.value}")
+        if job.phase is JobPhase.RUNNING or job.phase.closed:
+            self.request_replan(f"{status.device_id} {job.phase.value}")
+
+    async def _on_prices(self, profile: PriceEnvironmentProfile, envelope: Envelope) -> None:
+        if envelope.sender not in self.settings.tariff_sources:
+            raise MessageRefused(f"{envelope.sender} is not a tariff source of this CEM", "from")
+        try:
+            changed = self.prices.add(profile)
+        except ValueError as error:
+            raise MessageRefused(str(error), "currency") from None
+        self._note(
+            f"tariff {profile.profile_id} r{profile.revision} ({profile.binding.value}) "
+            f"{self._time(profile.start, True)}–{self._time(profile.end, True)} from {envelope.sender}"
+        )
+        if changed:
+            self.request_replan(f"tariff {profile.profile_id} r{profile.revision}")
+
+    # ------------------------------------------------------------------------------------------ planning
+
+    def request_replan(self, reason: str) -> None:
+        """Ask for a re-plan; triggers within ``settings.replan_delay`` are planned together."""
+        self._reasons.append(reason)
+        self._idle.clear()
+        self._replan.set()
+
+    async def settled(self) -> None:
+        """Wait until no re-plan is pending or running."""
+        await self._idle.wait()
+
+    def update_settings(self, settings: CemSettings) -> None:
+        """The user changes the settings (objective, limits…); the CEM re-plans (JWG1103 trigger)."""
+        self.settings = settings
+        self._dispatcher = Dispatcher(self.endpoint, settings, self._note)
+        self.request_replan("settings changed by the user")
+
+    def set_base_load_forecast(self, forecast: PowerSeries) -> None:
+        """The non-controllable load expected [W], committed in every plan."""
+        self.base_load_forecast = forecast
+        self.request_replan("base-load forecast")
+
+    async def _planning_loop(self) -> None:
+        while True:
+            await self._replan.wait()
+            await self.clock.sleep(self.settings.replan_delay.total_seconds())
+            self._replan.clear()
+            reasons, self._reasons = self._reasons, []
+            try:
+                await self.replan(reasons)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: planning failed", self.endpoint.address)
+            if not self._replan.is_set():
+                self._idle.set()
+
+    async def replan(self, reasons: list[str] | None = None) -> Plan | None:
+        """Plan every movable job now and send start times, slot shifts and cost estimates."""
+        now = self.clock.now()
+        movable = [job for job in self.jobs.movable() if job.offer.latest_end > now]
+        if not movable:
+            return None
+        if not self.prices.profiles:
+            self._note("no tariff yet: jobs wait for one (devices start on their own by their latest start)")
+            return None
+        problem, placed = build_problem(
+            now=now,
+            jobs=movable,
+            running=self.jobs.running(),
+            prices=self.prices,
+            base_load=self.base_load_forecast,
+            settings=self.settings,
+            registry=self.registry,
+        )
+        if not placed:
+            return None
+        plan = solve(problem, time_limit_s=self.settings.planner_time_limit_s)
+        self.plan = plan
+        self.plans_made += 1
+        why = "; ".join(dict.fromkeys(reasons or ["request"]))
+        self._note(
+            f"plan {self.plans_made} ({why}): {len(placed)} job(s), expected cost {plan.total_cost:.4f} "
+            f"{plan.currency}" + "".join(f"; violation {v.message}" for v in plan.violations)
+        )
+        await self._dispatcher.apply(plan, placed)
+        return plan
+
+    # ---------------------------------------------------------------------------------------- reporting
+
+    def expected_costs(self) -> dict[str, CostEstimate]:
+        """The latest expected cost of each device's open job."""
+        return {
+            job.device_id: job.expected
+            for job in self.jobs.all()
+            if job.expected is not None and not job.phase.closed
+        }
+
+    async def request_status(self, device_id: str) -> DeviceStatus | None:
+        """Ask a device for its status now; ``None`` when it does not answer."""
+        record = self.registry.get(device_id)
+        if record is None:
+            raise KeyError(device_id)
+        try:
+            status = await self.endpoint.deliver(record.address, StatusRequest(device_id=device_id), expect=DeviceStatus)
+        except (DeliveryTimeout, MessageRefused, PeerUnsupported, LinkClosed):
+            return None
+        record.status = status
+        return status

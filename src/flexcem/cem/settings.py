@@ -1,0 +1,62 @@
+"""The household's settings of a CEM: limits, objective, and whom it takes signals from."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from flexcem.model import Address, FlexModel, IncentiveProgram, NonNegativeDuration, PositiveDuration
+
+__all__ = ["CemSettings"]
+
+
+class CemSettings(FlexModel):
+    """Settings of one Customer Energy Manager."""
+
+    site_import_limit_w: float | None = Field(
+        default=None, gt=0.0, description="Most the site may draw from the grid [W] (contracted power)."
+    )
+    slot_duration: PositiveDuration = Field(
+        default=timedelta(minutes=15), description="Length of a planning slot."
+    )
+    minimum_lead_time: NonNegativeDuration = Field(
+        default=timedelta(minutes=2),
+        description="Least notice before an assigned start, to cover transport delays (JWG1102).",
+    )
+    shift_threshold: float = Field(
+        default=0.001,
+        ge=0.0,
+        description="A scheduled start moves only when that saves more than this, in the tariff's currency.",
+    )
+    default_incentive: IncentiveProgram = Field(
+        default=IncentiveProgram.CHEAPEST, description="Incentive programme for offers that name none."
+    )
+    tariff_sources: tuple[Address, ...] = Field(
+        default=(), description="Endpoints allowed to send tariffs (retailer, aggregator); others are refused."
+    )
+    replan_delay: NonNegativeDuration = Field(
+        default=timedelta(seconds=1), description="Triggers within this delay are planned together."
+    )
+    timezone: str = Field(default="UTC", description="The home's time zone (IANA name), for what it shows.")
+    planner_time_limit_s: float = Field(default=5.0, gt=0.0, description="Time limit of one plan [s].")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The home's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def clock_time(self, instant: datetime, with_day: bool = False) -> str:
+        """``instant`` as the home's local ``HH:MM`` (``DD HH:MM`` with the day)."""
+        return f"{instant.astimezone(self.zone):{'%d %H:%M' if with_day else '%H:%M'}}"

@@ -1,0 +1,129 @@
+"""Simulated time that runs as fast as the CPU allows.
+
+:class:`SimulatedClock` runs a coroutine on an asyncio event loop whose time is virtual: whenever no callback
+is ready and no I/O is pending, the loop jumps straight to its next timer instead of waiting. Every
+``asyncio.sleep``, ``asyncio.wait_for`` and ``asyncio.timeout`` therefore runs on simulated time, so the
+same component code serves simulation and real operation. Real I/O still works (it is polled without
+waiting); mixing a simulated clock with a remote broker makes network delays look instantaneous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+from collections.abc import Coroutine, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+__all__ = ["SimulatedClock", "SimulationStalled", "VirtualTimeEventLoop"]
+
+T = TypeVar("T")
+
+
+class _VirtualSelector(selectors.BaseSelector):
+    """Wraps a real selector; instead of waiting for a timeout it advances the loop's virtual time."""
+
+    def __init__(self, loop_time: list[float], stall_timeout_s: float) -> None:
+        self._inner = selectors.DefaultSelector()
+        self._time = loop_time
+        self._stall_timeout_s = stall_timeout_s
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        events = self._inner.select(0)
+        if events or timeout == 0:
+            return events
+        if timeout is None:
+            # Nothing scheduled at all: only a thread or a signal can wake the loop, so really wait —
+            # but not forever: a simulation in which nothing can happen any more has stalled.
+            events = self._inner.select(self._stall_timeout_s)
+            if not events:
+                raise SimulationStalled(
+                    f"nothing is scheduled and nothing happened for {self._stall_timeout_s:g} s: "
+                    "every task waits for something that cannot come"
+                )
+            return events
+        self._time[0] += timeout
+        return []
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._inner.get_map()
+
+
+class SimulationStalled(RuntimeError):
+    """Every task of a simulation waits and no timer is left: it can never go on."""
+
+
+class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
+    """A selector event loop whose ``time()`` is virtual seconds since the loop was made.
+
+    ``stall_timeout_s`` [s of real time] bounds how long it waits when no timer is left at all before it
+    raises :class:`SimulationStalled`.
+    """
+
+    def __init__(self, stall_timeout_s: float = 30.0) -> None:
+        self._virtual_time = [0.0]
+        super().__init__(selector=_VirtualSelector(self._virtual_time, stall_timeout_s))
+
+    def time(self) -> float:
+        return self._virtual_time[0]
+
+
+class SimulatedClock:
+    """A clock on virtual time, starting at ``start``.
+
+    Use :meth:`run` to run the simulation's main coroutine; inside it, :meth:`now` is ``start`` plus the
+    virtual seconds elapsed.
+    """
+
+    def __init__(self, start: datetime, stall_timeout_s: float = 30.0) -> None:
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        self._start = start.astimezone(UTC)
+        self._stall_timeout_s = stall_timeout_s
+        self._loop: VirtualTimeEventLoop | None = None
+
+    @property
+    def start(self) -> datetime:
+        """The instant the simulation began at."""
+        return self._start
+
+    def now(self) -> datetime:
+        """The simulated present instant in UTC (microsecond resolution)."""
+        if self._loop is None:
+            return self._start
+        return self._start + timedelta(seconds=round(self._loop.time(), 6))
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of simulated time."""
+        await asyncio.sleep(max(0.0, seconds))
+
+    async def sleep_until(self, instant: datetime) -> None:
+        """Wait until the simulated ``instant``."""
+        while True:
+            remaining = (instant - self.now()).total_seconds()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(remaining)
+
+    def run(self, main: Coroutine[Any, Any, T]) -> T:
+        """Run ``main`` to completion on a new virtual-time event loop and return its result."""
+        loop = VirtualTimeEventLoop(self._stall_timeout_s)
+        self._loop = loop
+        try:
+            with asyncio.Runner(loop_factory=lambda: loop) as runner:
+                return runner.run(main)
+        finally:
+            self._start = self.now()
+            self._loop = None
