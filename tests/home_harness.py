@@ -25,7 +25,11 @@ from flexcem.model import (
     DeviceKind,
     DeviceRegistration,
     Envelope,
+    FlexibleStartOffer,
+    PowerProfile,
+    PowerSequence,
     PriceSlot,
+    ProfileSlot,
     TariffKind,
 )
 from flexcem.sim.datasets import CityLearnData
@@ -99,6 +103,32 @@ async def raw_device(home: Home, name: str) -> Endpoint:
     )
     await endpoint.deliver(home.cem_address, DeviceRegistration(capabilities=capabilities))
     return endpoint
+
+
+def one_hour_offer(
+    device_id: str, offer_id: str, earliest: datetime, latest_end: datetime, power_w: float = 1500.0
+) -> FlexibleStartOffer:
+    """A one-phase, one-hour flexible-start offer in ``[earliest, latest_end]``."""
+    sequence = PowerSequence(sequence_id="run", slots=(ProfileSlot(duration=timedelta(hours=1), power_w=power_w),))
+    return FlexibleStartOffer(
+        offer_id=offer_id,
+        device_id=device_id,
+        earliest_start=earliest,
+        latest_start=latest_end - timedelta(hours=1),
+        latest_end=latest_end,
+        programme_duration=timedelta(hours=1),
+        profile=PowerProfile(alternatives=(sequence,)),
+    )
+
+
+async def raise_prices(
+    home: Home, start: datetime, end: datetime, factor: float, kind: TariffKind = TariffKind.CRITICAL_PEAK
+) -> None:
+    """The retailer corrects its tariff: ``factor`` times the real price in ``[start, end)``."""
+    slots = [
+        slot.model_copy(update={"price_per_kwh": slot.price_per_kwh * factor}) for slot in DATA.price_slots(start, end)
+    ]
+    await home.retailer.publish_correction(slots, kind=kind)
 
 
 def run_home(

@@ -120,8 +120,13 @@ def test_repeated_message_is_answered_from_the_cache_and_handled_once() -> None:
         device = await net.endpoint("dom/washer")
         device.on(SimpleCommand, _collector(handled))
         cem_link = await net.bus.connect("dom/cem")
-        envelope = Envelope(sender="dom/cem", to="dom/washer", created=net.clock.now(), ack_requested=True,
-                            body=SimpleCommand(device_id="washer", command=CommandKind.PAUSE))
+        envelope = Envelope(
+            sender="dom/cem",
+            to="dom/washer",
+            created=net.clock.now(),
+            ack_requested=True,
+            body=SimpleCommand(device_id="washer", command=CommandKind.PAUSE),
+        )
         await cem_link.send(envelope)
         first = await cem_link.receive()
         await cem_link.send(envelope)  # the sender missed the reply and tries again
@@ -159,8 +164,13 @@ def test_expired_message_is_dropped() -> None:
         device = await net.endpoint("dom/washer")
         device.on(StatusRequest, _collector(handled))
         link = await net.bus.connect("dom/cem")
-        stale = Envelope(sender="dom/cem", to="dom/washer", created=net.clock.now() - timedelta(minutes=5),
-                         expires=net.clock.now() - timedelta(minutes=1), body=StatusRequest(device_id="washer"))
+        stale = Envelope(
+            sender="dom/cem",
+            to="dom/washer",
+            created=net.clock.now() - timedelta(minutes=5),
+            expires=net.clock.now() - timedelta(minutes=1),
+            body=StatusRequest(device_id="washer"),
+        )
         await link.send(stale)
         await net.clock.sleep(1)
         assert handled == [] and device.statistics.expired == 1
@@ -191,8 +201,13 @@ def test_undecodable_frame_gets_a_nack_naming_the_field() -> None:
         await net.endpoint("dom/washer")
         cem = await net.bus.connect("dom/cem")
         frame = {
-            "id": "m-1", "type": "StatusRequest", "from": "dom/cem", "to": "dom/washer",
-            "created": "2026-06-01T12:00:00", "ack_requested": True, "body": {"device_id": "washer"},
+            "id": "m-1",
+            "type": "StatusRequest",
+            "from": "dom/cem",
+            "to": "dom/washer",
+            "created": "2026-06-01T12:00:00",
+            "ack_requested": True,
+            "body": {"device_id": "washer"},
         }
         net.bus.deliver_frame("dom/washer", json.dumps(frame).encode())
         await net.clock.sleep(1)
@@ -210,8 +225,13 @@ def test_unknown_type_on_the_wire_gets_unsupported() -> None:
         await net.endpoint("dom/washer")
         cem = await net.bus.connect("dom/cem")
         frame = {
-            "id": "m-2", "type": "QuantumEntanglementRequest", "from": "dom/cem", "to": "dom/washer",
-            "created": "2026-06-01T12:00:00Z", "ack_requested": True, "body": {"spin": "up"},
+            "id": "m-2",
+            "type": "QuantumEntanglementRequest",
+            "from": "dom/cem",
+            "to": "dom/washer",
+            "created": "2026-06-01T12:00:00Z",
+            "ack_requested": True,
+            "body": {"spin": "up"},
         }
         net.bus.deliver_frame("dom/washer", json.dumps(frame).encode())
         await net.clock.sleep(1)
@@ -226,8 +246,9 @@ def test_unknown_type_on_the_wire_gets_unsupported() -> None:
 def test_a_link_cannot_send_in_another_endpoints_name() -> None:
     async def scenario(net: Net) -> None:
         link = await net.bus.connect("dom/washer")
-        forged = Envelope(sender="dom/cem", to="dom/washer", created=net.clock.now(),
-                          body=StatusRequest(device_id="washer"))
+        forged = Envelope(
+            sender="dom/cem", to="dom/washer", created=net.clock.now(), body=StatusRequest(device_id="washer")
+        )
         with pytest.raises(ValueError, match="cannot send as dom/cem"):
             await link.send(forged)
 

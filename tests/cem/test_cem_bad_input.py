@@ -5,29 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from home_harness import Home, local, raw_device, run_home, settle
 
 from flexcem.bus import MessageRefused
 from flexcem.model import (
     BindingLevel,
     ChargingSessionOffer,
     DeviceStatus,
-    FlexibleStartOffer,
-    PowerProfile,
-    PowerSequence,
     PriceEnvironmentProfile,
     PriceSlot,
-    ProfileSlot,
 )
+from home_harness import Home, local, one_hour_offer, raw_device, run_home, settle
 
 NOON = local(2021, 6, 15, 12, 0)
-
-
-def _offer(device: str, offer_id: str, start, end) -> FlexibleStartOffer:  # type: ignore[no-untyped-def]
-    sequence = PowerSequence(sequence_id="run", slots=(ProfileSlot(duration=timedelta(hours=1), power_w=1500),))
-    return FlexibleStartOffer(offer_id=offer_id, device_id=device, earliest_start=start,
-                              latest_start=end - timedelta(hours=1), latest_end=end,
-                              programme_duration=timedelta(hours=1), profile=PowerProfile(alternatives=(sequence,)))
 
 
 def test_tariff_from_an_endpoint_that_is_not_a_tariff_source_is_refused_and_the_plan_stays() -> None:
@@ -40,7 +29,10 @@ def test_tariff_from_an_endpoint_that_is_not_a_tariff_source_is_refused_and_the_
         rogue = await home.endpoint("rogue")
         await rogue.start()
         free = PriceEnvironmentProfile(
-            profile_id="free", issued_at=home.clock.now(), currency="USD", binding=BindingLevel.BINDING,
+            profile_id="free",
+            issued_at=home.clock.now(),
+            currency="USD",
+            binding=BindingLevel.BINDING,
             slots=(PriceSlot(start=NOON, duration=timedelta(hours=12), price_per_kwh=-5.0),),
         )
         with pytest.raises(MessageRefused) as refused:
@@ -59,7 +51,7 @@ def test_offer_whose_end_has_passed_is_refused_naming_latest_end() -> None:
         plug = await raw_device(home, "plug")
         await home.clock.sleep(3 * 3600)
         with pytest.raises(MessageRefused) as refused:
-            await plug.deliver(home.cem_address, _offer("plug", "late", NOON, NOON + timedelta(hours=2)))
+            await plug.deliver(home.cem_address, one_hour_offer("plug", "late", NOON, NOON + timedelta(hours=2)))
         assert home.cem.jobs.all() == []
         return refused.value
 
@@ -85,8 +77,15 @@ def test_status_in_another_devices_name_is_refused_and_does_not_change_its_recor
 def test_a_device_may_not_offer_what_it_did_not_declare() -> None:
     async def scenario(home: Home) -> None:
         plug = await raw_device(home, "plug")  # declares flexible_start only
-        session = ChargingSessionOffer(offer_id="s", device_id="plug", earliest_start=NOON, latest_start=NOON,
-                                       latest_end=NOON + timedelta(hours=8), energy_wh=5000, max_power_w=3000)
+        session = ChargingSessionOffer(
+            offer_id="s",
+            device_id="plug",
+            earliest_start=NOON,
+            latest_start=NOON,
+            latest_end=NOON + timedelta(hours=8),
+            energy_wh=5000,
+            max_power_w=3000,
+        )
         with pytest.raises(MessageRefused, match="did not declare charging_session"):
             await plug.deliver(home.cem_address, session)
 
@@ -96,7 +95,7 @@ def test_a_device_may_not_offer_what_it_did_not_declare() -> None:
 def test_repeated_offer_keeps_the_one_job() -> None:
     async def scenario(home: Home) -> None:
         plug = await raw_device(home, "plug")
-        offer = _offer("plug", "p-1", NOON, NOON + timedelta(hours=6))
+        offer = one_hour_offer("plug", "p-1", NOON, NOON + timedelta(hours=6))
         await plug.deliver(home.cem_address, offer)
         await plug.deliver(home.cem_address, offer)
         await settle(home)

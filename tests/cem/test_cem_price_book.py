@@ -13,11 +13,24 @@ T0 = datetime(2026, 6, 1, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 
 
-def _profile(start: datetime, prices: list[float], *, revision: int = 0, binding: BindingLevel = BindingLevel.BINDING,
-             issued: datetime = T0, currency: str = "EUR") -> PriceEnvironmentProfile:
+def _profile(
+    start: datetime,
+    prices: list[float],
+    *,
+    revision: int = 0,
+    binding: BindingLevel = BindingLevel.BINDING,
+    issued: datetime = T0,
+    currency: str = "EUR",
+) -> PriceEnvironmentProfile:
     slots = tuple(PriceSlot(start=start + i * H, duration=H, price_per_kwh=p) for i, p in enumerate(prices))
-    return PriceEnvironmentProfile(profile_id="tariff", revision=revision, issued_at=issued, binding=binding,
-                                   currency=currency, slots=slots)
+    return PriceEnvironmentProfile(
+        profile_id="tariff",
+        revision=revision,
+        issued_at=issued,
+        binding=binding,
+        currency=currency,
+        slots=slots,
+    )
 
 
 def test_correction_replaces_only_the_slots_it_covers_and_signals_a_change() -> None:

@@ -101,9 +101,7 @@ non_negative_durations = st.timedeltas(min_value=timedelta(0), max_value=timedel
 shares = st.floats(min_value=0.0, max_value=1.0)
 
 
-def floats(
-    min_value: float | None = None, max_value: float | None = None, *, exclude_min: bool = False
-) -> Any:
+def floats(min_value: float | None = None, max_value: float | None = None, *, exclude_min: bool = False) -> Any:
     """Finite floats in the bounds."""
     return st.floats(
         min_value=min_value,
@@ -135,9 +133,7 @@ def _contiguous(draw: st.DrawFn, slot: type[BaseModel], extra: st.SearchStrategy
     return tuple(slots)
 
 
-power_series = st.builds(
-    PowerSeries, slots=_contiguous(PowerSlot, st.fixed_dictionaries({"power_w": floats()}))
-)
+power_series = st.builds(PowerSeries, slots=_contiguous(PowerSlot, st.fixed_dictionaries({"power_w": floats()})))
 time_series = st.builds(
     TimeSeries,
     slots=_contiguous(ValueSlot, st.fixed_dictionaries({"value": floats()})),
@@ -200,9 +196,7 @@ power_sequences = st.builds(
 )
 power_profiles = st.builds(
     PowerProfile,
-    alternatives=st.lists(power_sequences, min_size=1, max_size=3, unique_by=lambda s: s.sequence_id).map(
-        tuple
-    ),
+    alternatives=st.lists(power_sequences, min_size=1, max_size=3, unique_by=lambda s: s.sequence_id).map(tuple),
 )
 
 # --- messages --------------------------------------------------------------------------------------------
@@ -263,9 +257,7 @@ def charging_session_offers(draw: st.DrawFn) -> ChargingSessionOffer:
     earliest = draw(datetimes)
     latest_start = earliest + draw(non_negative_durations)
     latest_end = latest_start + shortest + draw(non_negative_durations)
-    return ChargingSessionOffer(
-        earliest_start=earliest, latest_start=latest_start, latest_end=latest_end, **fields
-    )
+    return ChargingSessionOffer(earliest_start=earliest, latest_start=latest_start, latest_end=latest_end, **fields)
 
 
 @st.composite
@@ -360,9 +352,7 @@ MESSAGE_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "FlexibleStartOffer": flexible_start_offers(),
     "ChargingSessionOffer": charging_session_offers(),
     "FlexibilityRequest": st.builds(FlexibilityRequest, device_id=identifiers),
-    "OfferWithdrawal": st.builds(
-        OfferWithdrawal, offer_id=identifiers, device_id=identifiers, reason=texts(256)
-    ),
+    "OfferWithdrawal": st.builds(OfferWithdrawal, offer_id=identifiers, device_id=identifiers, reason=texts(256)),
     "StartTimeAssignment": start_time_assignments(),
     "SlotShift": slot_shifts(),
     "SlotShiftResponse": slot_shift_responses(),
@@ -395,9 +385,7 @@ def _generic_value(shape: ValueShape) -> st.SearchStrategy[Any]:
         return generic_data(shape.model)
     if shape.kind is Kind.LIST:
         fewest = facets.min_length or 0
-        return st.lists(
-            _generic_value(shape.item_shape), min_size=fewest, max_size=max(fewest, facets.max_length or 3)
-        )
+        return st.lists(_generic_value(shape.item_shape), min_size=fewest, max_size=max(fewest, facets.max_length or 3))
     if shape.kind is Kind.ENUM:
         assert shape.enum is not None
         return st.sampled_from(list(shape.enum))

@@ -203,14 +203,10 @@ def test_other_root_element_is_refused() -> None:
 
 def test_unknown_type_raises_unsupported_with_the_header(xml: str, as_json: Callable[[Edit], bytes]) -> None:
     document = replace_once(xml, "<type>FlexibleStartOffer</type>", "<type>Teleport</type>")
-    document = replace_once(
-        document, "<ack_requested>", "<correlation_id>req-7</correlation_id><ack_requested>"
-    )
+    document = replace_once(document, "<ack_requested>", "<correlation_id>req-7</correlation_id><ack_requested>")
     for error in (
         refused_xml(document, UnsupportedMessage),
-        refused_json(
-            as_json(lambda d: d.update(type="Teleport", correlation_id="req-7")), UnsupportedMessage
-        ),
+        refused_json(as_json(lambda d: d.update(type="Teleport", correlation_id="req-7")), UnsupportedMessage),
     ):
         assert isinstance(error, UnsupportedMessage)
         header = error.header
@@ -251,7 +247,7 @@ def test_body_that_does_not_fit_its_type_is_invalid(xml: str, as_json: Callable[
 
 
 def test_missing_required_field_is_named(xml: str, as_json: Callable[[Edit], bytes]) -> None:
-    document = replace_once(xml, "<latest_end>2024-05-01T16:00:00+02:00</latest_end>", "")
+    document = replace_once(xml, "<latest_end>2024-05-01T14:00:00Z</latest_end>", "")
     error = refused_xml(document)
     assert (error.field, error.reason[:24]) == (
         "body.FlexibleStartOffer.latest_end",
@@ -269,7 +265,7 @@ def test_missing_header_field_is_named(xml: str) -> None:
 
 
 def test_naive_datetime_is_refused(xml: str, as_json: Callable[[Edit], bytes]) -> None:
-    document = replace_once(xml, "<latest_end>2024-05-01T16:00:00+02:00<", "<latest_end>2024-05-01T16:00:00<")
+    document = replace_once(xml, "<latest_end>2024-05-01T14:00:00Z<", "<latest_end>2024-05-01T14:00:00<")
     error = refused_xml(document)
     assert error.field == "body.FlexibleStartOffer.latest_end"
     assert "timezone" in error.reason
@@ -289,8 +285,8 @@ def test_invalid_enum_value_is_refused(xml: str, as_json: Callable[[Edit], bytes
 
 
 def test_inconsistent_flexible_start_window_is_refused(xml: str, as_json: Callable[[Edit], bytes]) -> None:
-    """latest_start 14:00 + programme_duration 1:20 is after a latest_end of 15:00."""
-    document = replace_once(xml, "<latest_end>2024-05-01T16:00", "<latest_end>2024-05-01T15:00")
+    """latest_start 12:00Z + programme_duration 1:20 is after a latest_end of 13:00Z."""
+    document = replace_once(xml, "<latest_end>2024-05-01T14:00", "<latest_end>2024-05-01T13:00")
     json_data = as_json(lambda d: d["body"].update(latest_end="2024-05-01T15:00:00+02:00"))
     for error in (refused_xml(document), refused_json(json_data)):
         assert error.field == "body.FlexibleStartOffer.latest_start"
@@ -317,9 +313,7 @@ def test_value_outside_its_range_is_refused(xml: str, as_json: Callable[[Edit], 
     def too_sure(d: dict[str, Any]) -> None:
         d["body"]["profile"]["alternatives"][1]["confidence"] = 1.5
 
-    assert (
-        refused_json(as_json(too_sure)).field == "body.FlexibleStartOffer.profile.alternatives.1.confidence"
-    )
+    assert refused_json(as_json(too_sure)).field == "body.FlexibleStartOffer.profile.alternatives.1.confidence"
 
 
 @pytest.mark.parametrize(("bad", "hint"), [("INF", "finite"), ("NaN", "finite"), ("1e400", "out of range")])

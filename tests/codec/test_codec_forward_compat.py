@@ -90,25 +90,19 @@ def test_foreign_extension_inside_text_keeps_the_text(offer_envelope: Envelope, 
     assert decoded == offer_envelope
 
 
-def test_unknown_element_in_the_body_beside_the_message_is_ignored(
-    offer_envelope: Envelope, offer_xml: str
-) -> None:
+def test_unknown_element_in_the_body_beside_the_message_is_ignored(offer_envelope: Envelope, offer_xml: str) -> None:
     document = offer_xml.replace("<body>", "<body><Signature><value>abc</value></Signature>")
     assert decode_xml(document.encode()) == offer_envelope
 
 
 def test_xsi_attributes_are_ignored_too(offer_envelope: Envelope, offer_xml: str) -> None:
     xsi = "http://www.w3.org/2001/XMLSchema-instance"
-    document = offer_xml.replace(
-        "<offer_id>", f'<offer_id xmlns:xsi="{xsi}" xsi:type="xs:integer" xsi:nil="false">'
-    )
+    document = offer_xml.replace("<offer_id>", f'<offer_id xmlns:xsi="{xsi}" xsi:type="xs:integer" xsi:nil="false">')
     assert decode_xml(document.encode()) == offer_envelope
 
 
 def test_newer_minor_version_is_accepted(offer_envelope: Envelope, offer_xml: str) -> None:
-    document = offer_xml.replace(
-        "<schema_version>1.0</schema_version>", "<schema_version>1.9</schema_version>"
-    )
+    document = offer_xml.replace("<schema_version>1.0</schema_version>", "<schema_version>1.9</schema_version>")
     decoded = decode_xml(document.encode())
     assert decoded.schema_version == "1.9"
     assert decoded.model_copy(update={"schema_version": "1.0"}) == offer_envelope

@@ -74,9 +74,7 @@ def test_constraints_of_the_model_become_facets(xsd: Any) -> None:
     assert revision.xpath(".//xs:minInclusive/@value", namespaces=XS) == ["0"]
     device_id = _field(xsd, "FlexibleStartOffer", "device_id")
     assert device_id.xpath(".//xs:pattern/@value", namespaces=XS) == [r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"]
-    assert _field(xsd, "FlexibleStartOffer", "programme").xpath(".//xs:maxLength/@value", namespaces=XS) == [
-        "64"
-    ]
+    assert _field(xsd, "FlexibleStartOffer", "programme").xpath(".//xs:maxLength/@value", namespaces=XS) == ["64"]
 
 
 def test_types_optionality_lists_and_documentation(xsd: Any) -> None:
@@ -92,9 +90,7 @@ def test_types_optionality_lists_and_documentation(xsd: Any) -> None:
     assert (item.get("name"), item.get("type"), item.get("minOccurs")) == ("item", "ProfileSlot", "1")
     docs = _field(xsd, "FlexibleStartOffer", "latest_end").xpath(".//xs:documentation/text()", namespaces=XS)
     assert docs == ["The job must be complete by this instant."]
-    values = xsd.xpath(
-        "/xs:schema/xs:simpleType[@name='IncentiveProgram']//xs:enumeration/@value", namespaces=XS
-    )
+    values = xsd.xpath("/xs:schema/xs:simpleType[@name='IncentiveProgram']//xs:enumeration/@value", namespaces=XS)
     assert values == ["cheapest", "greenest"]
 
 

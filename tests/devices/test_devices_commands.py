@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from home_harness import Home, local, run_home, settle
 
 from flexcem.model import CommandKind, CommandResult, DeviceState, SimpleCommand
+from home_harness import Home, local, run_home, settle
 
 NOON = local(2021, 6, 15, 12, 0)
 
 
 async def _command(home: Home, command: CommandKind) -> CommandResult:
-    return await home.cem.endpoint.deliver("home/washer", SimpleCommand(device_id="washer", command=command),
-                                           expect=CommandResult)
+    return await home.cem.endpoint.deliver(
+        "home/washer", SimpleCommand(device_id="washer", command=command), expect=CommandResult
+    )
 
 
 def test_pause_holds_the_programme_and_resume_finishes_it_later() -> None:

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flexcem.devices import (
+    ALLOWED,
     DISHWASHER_PROGRAMMES,
     DRYER_PROGRAMMES,
     WASHER_PROGRAMMES,
-    ALLOWED,
     EvBattery,
     InvalidTransition,
     PowerLog,
@@ -24,7 +24,8 @@ T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    "programme", [*WASHER_PROGRAMMES.values(), *DISHWASHER_PROGRAMMES.values(), *DRYER_PROGRAMMES.values()],
+    "programme",
+    [*WASHER_PROGRAMMES.values(), *DISHWASHER_PROGRAMMES.values(), *DRYER_PROGRAMMES.values()],
     ids=lambda programme: programme.name,
 )
 def test_programmes_have_phases_not_a_flat_block(programme) -> None:  # type: ignore[no-untyped-def]
@@ -44,8 +45,11 @@ def test_low_power_variants_halve_the_peak() -> None:
     assert low.duration > standard.duration
 
 
-@given(st.lists(st.tuples(st.integers(0, 600), st.floats(0, 5000)), min_size=1, max_size=40),
-       st.integers(0, 700), st.integers(0, 700))
+@given(
+    st.lists(st.tuples(st.integers(0, 600), st.floats(0, 5000)), min_size=1, max_size=40),
+    st.integers(0, 700),
+    st.integers(0, 700),
+)
 def test_power_log_energy_is_additive(steps: list[tuple[int, float]], a: int, b: int) -> None:
     log = PowerLog(T0)
     cursor = T0
@@ -79,9 +83,17 @@ def test_ev_offer_curve_matches_the_battery() -> None:
     curve = battery.power_curve(11_000, 1_400)
     knee, full = curve[1].energy_wh, curve[2].energy_wh
     assert knee == pytest.approx(0.3 * 60_000 / 0.9) and full == pytest.approx(0.5 * 60_000 / 0.9)
-    offer = ChargingSessionOffer(offer_id="s", device_id="ev", earliest_start=T0, latest_start=T0,
-                                 latest_end=T0 + timedelta(days=1), energy_wh=full * 0.9, max_power_w=11_000,
-                                 min_power_w=1_400, power_curve=curve)
+    offer = ChargingSessionOffer(
+        offer_id="s",
+        device_id="ev",
+        earliest_start=T0,
+        latest_start=T0,
+        latest_end=T0 + timedelta(days=1),
+        energy_wh=full * 0.9,
+        max_power_w=11_000,
+        min_power_w=1_400,
+        power_curve=curve,
+    )
     midway = (knee + full) / 2
     probe = EvBattery(capacity_wh=60_000, soc=0.5, charge_efficiency=0.9, taper_soc=0.8)
     probe.charge(midway)

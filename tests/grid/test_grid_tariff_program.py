@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
-from home_harness import DATA, ZONE, Home, local, run_home
 
 from flexcem.model import PriceEnvironmentProfile, TariffKind
+from home_harness import DATA, ZONE, Home, local, run_home
 
 
 def test_publishes_the_next_24_hours_every_day_at_noon_and_the_current_period_on_start() -> None:
@@ -16,14 +16,20 @@ def test_publishes_the_next_24_hours_every_day_at_noon_and_the_current_period_on
         return [e.body for e in home.messages(PriceEnvironmentProfile)]
 
     published = run_home(scenario, start=local(2021, 6, 15, 9, 0))
-    assert [(p.issued_at.astimezone(ZONE).strftime("%d %H:%M"), p.start.astimezone(ZONE).strftime("%d %H:%M"))
-            for p in published] == [("15 09:00", "14 12:00"), ("15 12:00", "15 12:00"), ("16 12:00", "16 12:00"),
-                                    ("17 12:00", "17 12:00")]
+    assert [
+        (p.issued_at.astimezone(ZONE).strftime("%d %H:%M"), p.start.astimezone(ZONE).strftime("%d %H:%M"))
+        for p in published
+    ] == [
+        ("15 09:00", "14 12:00"),
+        ("15 12:00", "15 12:00"),
+        ("16 12:00", "16 12:00"),
+        ("17 12:00", "17 12:00"),
+    ]
     for profile in published:
         assert profile.duration == timedelta(hours=24) and len(profile.slots) == 24
         assert profile.currency == "USD" and profile.kind is TariffKind.TIME_OF_USE
     prices = [slot.price_per_kwh for slot in published[1].slots]
-    assert prices == [float(p) for p in DATA.price_per_kwh[DATA.hour_index(published[1].start):][:24]]
+    assert prices == [float(p) for p in DATA.price_per_kwh[DATA.hour_index(published[1].start) :][:24]]
 
 
 def test_corrections_carry_the_profile_id_and_a_higher_revision() -> None:

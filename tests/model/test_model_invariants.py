@@ -40,8 +40,12 @@ def _sequence(*minutes_and_watts: tuple[int, float], sequence_id: str = "run") -
 def _offer(**changes: object) -> FlexibleStartOffer:
     sequence = _sequence((20, 2000), (60, 150))
     fields: dict[str, object] = {
-        "offer_id": "j1", "device_id": "washer", "earliest_start": T0, "latest_start": T0 + timedelta(hours=4),
-        "latest_end": T0 + timedelta(hours=6), "programme_duration": sequence.duration,
+        "offer_id": "j1",
+        "device_id": "washer",
+        "earliest_start": T0,
+        "latest_start": T0 + timedelta(hours=4),
+        "latest_end": T0 + timedelta(hours=6),
+        "programme_duration": sequence.duration,
         "profile": PowerProfile(alternatives=(sequence,)),
     }
     fields.update(changes)
@@ -133,8 +137,15 @@ def test_refused_slot_shift_needs_a_reason_and_an_accepted_one_the_profile() -> 
 
 def test_charging_offer_must_be_achievable_in_its_window() -> None:
     with pytest.raises(ValidationError, match="needs at least"):
-        ChargingSessionOffer(offer_id="s", device_id="ev", earliest_start=T0, latest_start=T0,
-                             latest_end=T0 + timedelta(hours=1), energy_wh=20_000, max_power_w=11_000)
+        ChargingSessionOffer(
+            offer_id="s",
+            device_id="ev",
+            earliest_start=T0,
+            latest_start=T0,
+            latest_end=T0 + timedelta(hours=1),
+            energy_wh=20_000,
+            max_power_w=11_000,
+        )
 
 
 def test_charge_curve_must_be_concave_and_non_increasing() -> None:
@@ -144,18 +155,32 @@ def test_charge_curve_must_be_concave_and_non_increasing() -> None:
         ChargeCurvePoint(energy_wh=2000, max_power_w=4_500),
     )
     with pytest.raises(ValidationError, match="concave"):
-        ChargingSessionOffer(offer_id="s", device_id="ev", earliest_start=T0, latest_start=T0,
-                             latest_end=T0 + timedelta(hours=10), energy_wh=1500, max_power_w=11_000,
-                             power_curve=convex)
+        ChargingSessionOffer(
+            offer_id="s",
+            device_id="ev",
+            earliest_start=T0,
+            latest_start=T0,
+            latest_end=T0 + timedelta(hours=10),
+            energy_wh=1500,
+            max_power_w=11_000,
+            power_curve=convex,
+        )
 
 
 def test_minimum_charging_duration_integrates_the_taper() -> None:
     offer = ChargingSessionOffer(
-        offer_id="s", device_id="ev", earliest_start=T0, latest_start=T0, latest_end=T0 + timedelta(hours=12),
-        energy_wh=30_000, max_power_w=10_000,
-        power_curve=(ChargeCurvePoint(energy_wh=0, max_power_w=10_000),
-                     ChargeCurvePoint(energy_wh=20_000, max_power_w=10_000),
-                     ChargeCurvePoint(energy_wh=40_000, max_power_w=2_000)),
+        offer_id="s",
+        device_id="ev",
+        earliest_start=T0,
+        latest_start=T0,
+        latest_end=T0 + timedelta(hours=12),
+        energy_wh=30_000,
+        max_power_w=10_000,
+        power_curve=(
+            ChargeCurvePoint(energy_wh=0, max_power_w=10_000),
+            ChargeCurvePoint(energy_wh=20_000, max_power_w=10_000),
+            ChargeCurvePoint(energy_wh=40_000, max_power_w=2_000),
+        ),
     )
     # 2 h flat, then dE/dt = 10000 - 0.4 (E - 20000): 10 kWh more takes ln(10000 / 6000) / 0.4 h.
     import math
@@ -166,8 +191,9 @@ def test_minimum_charging_duration_integrates_the_taper() -> None:
 
 
 def test_price_profile_must_be_contiguous_and_carries_its_binding_level() -> None:
-    slots = tuple(PriceSlot(start=T0 + timedelta(hours=h), duration=timedelta(hours=1), price_per_kwh=0.1 * h)
-                  for h in range(3))
+    slots = tuple(
+        PriceSlot(start=T0 + timedelta(hours=h), duration=timedelta(hours=1), price_per_kwh=0.1 * h) for h in range(3)
+    )
     profile = PriceEnvironmentProfile(profile_id="p", issued_at=T0, slots=slots)
     assert profile.binding == "binding" and profile.end == T0 + timedelta(hours=3)
     with pytest.raises(ValidationError):
@@ -175,8 +201,7 @@ def test_price_profile_must_be_contiguous_and_carries_its_binding_level() -> Non
 
 
 def test_envelope_types_its_body_and_checks_addresses() -> None:
-    envelope = Envelope(sender="home/cem", to="home/grp/heaters", created=T0,
-                        body=StatusRequest(device_id="washer"))
+    envelope = Envelope(sender="home/cem", to="home/grp/heaters", created=T0, body=StatusRequest(device_id="washer"))
     assert envelope.type == "StatusRequest"
     assert envelope.model_dump()["from"] == "home/cem"
     with pytest.raises(ValidationError, match="not an address"):

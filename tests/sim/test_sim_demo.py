@@ -40,7 +40,7 @@ def test_the_correction_shifted_a_device_that_had_not_started(runs) -> None:  # 
     _, planned, _ = runs
     correction = next(i for i, line in enumerate(planned.timeline) if "correction" in line)
     at = planned.timeline[correction].split()[1]
-    follow = [line for line in planned.timeline[correction + 1:] if line.split()[1] == at]
+    follow = [line for line in planned.timeline[correction + 1 :] if line.split()[1] == at]
     assert any("cem → washer" in line and "slot shift" in line for line in follow), follow
     assert any("washer → cem" in line and "confirms" in line for line in follow), follow
 

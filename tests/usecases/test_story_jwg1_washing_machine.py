@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from home_harness import DATA, Home, hours, local, run_home, settle
 
 from flexcem.model import (
     DeviceState,
@@ -22,6 +21,7 @@ from flexcem.model import (
     StartTimeAssignment,
     TariffKind,
 )
+from home_harness import DATA, Home, hours, local, raise_prices, run_home, settle
 
 MORNING = local(2021, 6, 15, 12, 30)  # after the day-ahead tariff of 12:00
 EIGHT_PM = local(2021, 6, 15, 20, 0)
@@ -63,11 +63,18 @@ def test_washing_machine_is_done_by_8pm_at_the_cheapest_start() -> None:
         assignment = home.messages(StartTimeAssignment)[0]
         prices = DATA.price_slots(MORNING, EIGHT_PM)
         chosen = offer.profile.sequence(assignment.body.sequence_id)
-        best = min(_cost(sequence, start, prices) for sequence, start in
-                   _candidates(offer, assignment.created + home.cem.settings.minimum_lead_time))
+        best = min(
+            _cost(sequence, start, prices)
+            for sequence, start in _candidates(offer, assignment.created + home.cem.settings.minimum_lead_time)
+        )
         await home.clock.sleep_until(EIGHT_PM)
         assert washer.state is DeviceState.FINISHED
-        return _cost(chosen, assignment.body.start, prices), best, washer.job.started_at, washer.job.finished_at
+        return (
+            _cost(chosen, assignment.body.start, prices),
+            best,
+            washer.job.started_at,
+            washer.job.finished_at,
+        )
 
     planned, best, started, finished = run_home(scenario, start=MORNING)
     assert planned == pytest.approx(best, abs=1e-9)
@@ -83,11 +90,7 @@ def test_tariff_change_before_the_start_updates_the_start_time() -> None:
         await settle(home)
         first = washer.job.assigned_start
         hour = first.replace(minute=0, second=0, microsecond=0)
-        dearer = [
-            PriceSlot(start=s.start, duration=s.duration, price_per_kwh=s.price_per_kwh * 5, co2_g_per_kwh=s.co2_g_per_kwh)
-            for s in DATA.price_slots(hour, hour + hours(3))
-        ]
-        await home.retailer.publish_correction(dearer, kind=TariffKind.REAL_TIME)
+        await raise_prices(home, hour, hour + hours(3), 5.0, TariffKind.REAL_TIME)
         await settle(home)
         assert len(home.messages(SlotShift)) == 1
         updated = washer.job.assigned_start
@@ -106,11 +109,8 @@ def test_no_update_after_the_washing_machine_has_started() -> None:
         await home.clock.sleep_until(start + timedelta(minutes=5))
         assert washer.state is DeviceState.RUNNING
         sent = len(home.seen)
-        dearer = [
-            PriceSlot(start=s.start, duration=s.duration, price_per_kwh=s.price_per_kwh * 5, co2_g_per_kwh=s.co2_g_per_kwh)
-            for s in DATA.price_slots(start.replace(minute=0, second=0, microsecond=0), start + hours(3))
-        ]
-        await home.retailer.publish_correction(dearer, kind=TariffKind.REAL_TIME)
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        await raise_prices(home, hour, hour + hours(3), 5.0, TariffKind.REAL_TIME)
         await settle(home)
         to_washer = [e for e in home.seen[sent:] if e.to == "home/washer"]
         assert not any(isinstance(e.body, SlotShift | StartTimeAssignment) for e in to_washer)

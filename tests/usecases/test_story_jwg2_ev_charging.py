@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from home_harness import Home, hours, local, run_home, settle
 
 from flexcem.cem import CemSettings
 from flexcem.model import DeviceState, IncentiveProgram, PriceSlot
+from home_harness import Home, hours, local, run_home, settle
 
 EVENING = local(2021, 6, 15, 17, 45)
 EIGHT_AM = local(2021, 6, 16, 8, 0)
@@ -39,8 +39,14 @@ def _solar_day(start: datetime, end: datetime) -> list[PriceSlot]:
     slots, cursor = [], start
     while cursor < end:
         midday = 10 <= cursor.astimezone(EVENING.tzinfo).hour < 16
-        slots.append(PriceSlot(start=cursor, duration=hours(1), price_per_kwh=0.32 if midday else 0.18,
-                               co2_g_per_kwh=120.0 if midday else 450.0))
+        slots.append(
+            PriceSlot(
+                start=cursor,
+                duration=hours(1),
+                price_per_kwh=0.32 if midday else 0.18,
+                co2_g_per_kwh=120.0 if midday else 450.0,
+            )
+        )
         cursor += hours(1)
     return slots
 

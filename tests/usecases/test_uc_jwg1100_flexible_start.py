@@ -8,7 +8,6 @@ broken link shall not lead to an unsafe state"; "the consumer has ultimate contr
 from __future__ import annotations
 
 import pytest
-from home_harness import Home, hours, local, run_home, settle
 
 from flexcem.model import (
     CostEstimate,
@@ -16,6 +15,7 @@ from flexcem.model import (
     FlexibleStartOffer,
     StartTimeAssignment,
 )
+from home_harness import Home, hours, local, run_home, settle
 
 MORNING = local(2021, 6, 15, 9, 0)  # a Tuesday: off-peak until 16:00, peak 16:00–19:00
 
@@ -63,8 +63,13 @@ def test_every_exchange_between_device_and_cem_is_acknowledged() -> None:
         requests = [e for e in home.seen if e.ack_requested]
         answered = {e.correlation_id for e in home.seen if e.correlation_id}
         assert requests, "devices and CEM exchanged nothing that asked for an acknowledgement"
-        assert {e.type for e in requests} >= {"DeviceRegistration", "FlexibleStartOffer", "StartTimeAssignment",
-                                               "DeviceStatus", "CostEstimate"}
+        assert {e.type for e in requests} >= {
+            "DeviceRegistration",
+            "FlexibleStartOffer",
+            "StartTimeAssignment",
+            "DeviceStatus",
+            "CostEstimate",
+        }
         assert [e.type for e in requests if e.id not in answered] == []
 
     run_home(scenario, start=MORNING)
@@ -77,7 +82,7 @@ def test_unacknowledged_offer_is_retried_then_the_device_runs_standalone_by_its_
         washer.prepare("cotton_40", latest_end=local(2021, 6, 15, 13, 0))
         offer = await washer.activate()
         await home.clock.sleep(60)
-        copies = [e for e in home.messages(FlexibleStartOffer)]
+        copies = list(home.messages(FlexibleStartOffer))
         assert len(copies) == 3 and len({e.id for e in copies}) == 1  # one message, sent three times
         assert any("no answer from the CEM" in notice.text for notice in washer.notices)
         assert washer.state is DeviceState.NEGOTIATING

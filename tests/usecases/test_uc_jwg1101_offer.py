@@ -11,7 +11,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from home_harness import Home, local, raw_device, run_home, settle
 
 from flexcem.bus import MessageRefused
 from flexcem.codec import codec_for
@@ -27,6 +26,7 @@ from flexcem.model import (
     ProfileSlot,
     StartTimeAssignment,
 )
+from home_harness import Home, local, one_hour_offer, raw_device, run_home, settle
 
 NOON = local(2021, 6, 15, 12, 0)
 EVENING = local(2021, 6, 15, 22, 0)
@@ -84,8 +84,17 @@ def test_inconsistent_offer_is_refused_with_an_error_naming_the_problem() -> Non
         offer = await washer.activate()
         await settle(home)
         codec = codec_for("json")
-        document = json.loads(codec.encode(Envelope(sender="home/washer", to="home/cem", created=home.clock.now(),
-                                                    ack_requested=True, body=offer)))
+        document = json.loads(
+            codec.encode(
+                Envelope(
+                    sender="home/washer",
+                    to="home/cem",
+                    created=home.clock.now(),
+                    ack_requested=True,
+                    body=offer,
+                )
+            )
+        )
         document["id"] = "bad-offer-1"
         document["body"]["offer_id"] = "washer-bad"
         document["body"]["latest_start"] = EVENING.isoformat()  # latest_start + duration > latest_end
@@ -116,8 +125,13 @@ def test_single_slot_and_multi_slot_profiles_are_accepted(slots: int) -> None:
             slots=tuple(ProfileSlot(duration=timedelta(minutes=30), power_w=800 + 100 * i) for i in range(slots)),
         )
         offer = FlexibleStartOffer(
-            offer_id="plug-1", device_id="plug", earliest_start=NOON, latest_start=EVENING - sequence.duration,
-            latest_end=EVENING, programme_duration=sequence.duration, profile=PowerProfile(alternatives=(sequence,)),
+            offer_id="plug-1",
+            device_id="plug",
+            earliest_start=NOON,
+            latest_start=EVENING - sequence.duration,
+            latest_end=EVENING,
+            programme_duration=sequence.duration,
+            profile=PowerProfile(alternatives=(sequence,)),
         )
         await endpoint.deliver(home.cem_address, offer)
         await settle(home)
@@ -148,11 +162,7 @@ def test_offer_of_an_unregistered_device_is_refused() -> None:
     async def scenario(home: Home) -> MessageRefused:
         stranger = await home.endpoint("stranger")
         await stranger.start()
-        sequence = PowerSequence(sequence_id="run", slots=(ProfileSlot(duration=timedelta(hours=1), power_w=1000),))
-        offer = FlexibleStartOffer(
-            offer_id="s-1", device_id="stranger", earliest_start=NOON, latest_start=EVENING - timedelta(hours=1),
-            latest_end=EVENING, programme_duration=timedelta(hours=1), profile=PowerProfile(alternatives=(sequence,)),
-        )
+        offer = one_hour_offer("stranger", "s-1", NOON, EVENING)
         with pytest.raises(MessageRefused) as refused:
             await stranger.deliver(home.cem_address, offer)
         assert home.cem.jobs.all() == []
@@ -167,11 +177,7 @@ def test_offer_in_another_devices_name_is_refused() -> None:
         await home.washer()
         impostor = await home.endpoint("impostor")
         await impostor.start()
-        sequence = PowerSequence(sequence_id="run", slots=(ProfileSlot(duration=timedelta(hours=1), power_w=1000),))
-        offer = FlexibleStartOffer(
-            offer_id="w-1", device_id="washer", earliest_start=NOON, latest_start=EVENING - timedelta(hours=1),
-            latest_end=EVENING, programme_duration=timedelta(hours=1), profile=PowerProfile(alternatives=(sequence,)),
-        )
+        offer = one_hour_offer("washer", "w-1", NOON, EVENING)
         with pytest.raises(MessageRefused) as refused:
             await impostor.deliver(home.cem_address, offer)
         return refused.value

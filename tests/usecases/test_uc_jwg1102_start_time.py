@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from home_harness import Home, local, run_home, settle
 
 from flexcem.bus import Endpoint, MessageRefused
 from flexcem.cem import CemSettings
@@ -23,6 +22,7 @@ from flexcem.model import (
     FlexibleStartOffer,
     StartTimeAssignment,
 )
+from home_harness import Home, local, run_home, settle
 
 NOON = local(2021, 6, 15, 12, 0)
 EVENING = local(2021, 6, 15, 22, 0)
@@ -37,8 +37,10 @@ def test_assigned_start_lies_inside_the_offered_window() -> None:
         await washer.activate()
         await dishwasher.activate()
         await settle(home)
-        return ([e.body for e in home.messages(FlexibleStartOffer)],
-                [e.body for e in home.messages(StartTimeAssignment)])
+        return (
+            [e.body for e in home.messages(FlexibleStartOffer)],
+            [e.body for e in home.messages(StartTimeAssignment)],
+        )
 
     offers, assignments = run_home(scenario, start=NOON)
     assert len(assignments) == 2
@@ -95,12 +97,19 @@ def test_absolute_and_relative_start_resolve_to_the_same_instant(encoding: str) 
         washer, cem, offer = await _negotiating_washer(home)
         target = home.clock.now() + timedelta(hours=2, minutes=15)
         if encoding == "absolute":
-            assignment = StartTimeAssignment(offer_id=offer.offer_id, device_id="washer", start=target,
-                                             sequence_id=offer.profile.alternatives[0].sequence_id)
+            assignment = StartTimeAssignment(
+                offer_id=offer.offer_id,
+                device_id="washer",
+                start=target,
+                sequence_id=offer.profile.alternatives[0].sequence_id,
+            )
         else:
-            assignment = StartTimeAssignment(offer_id=offer.offer_id, device_id="washer",
-                                             start_in=target - home.clock.now(),
-                                             sequence_id=offer.profile.alternatives[0].sequence_id)
+            assignment = StartTimeAssignment(
+                offer_id=offer.offer_id,
+                device_id="washer",
+                start_in=target - home.clock.now(),
+                sequence_id=offer.profile.alternatives[0].sequence_id,
+            )
         reply = await cem.deliver("home/washer", assignment)
         assert isinstance(reply, Ack)
         assert washer.state is DeviceState.WAITING_FOR_START
@@ -121,8 +130,7 @@ def test_absolute_and_relative_start_resolve_to_the_same_instant(encoding: str) 
 def test_start_in_the_past_or_outside_the_window_is_refused(shift: timedelta, problem: str) -> None:
     async def scenario(home: Home) -> None:
         washer, cem, offer = await _negotiating_washer(home)
-        assignment = StartTimeAssignment(offer_id=offer.offer_id, device_id="washer",
-                                         start=home.clock.now() + shift)
+        assignment = StartTimeAssignment(offer_id=offer.offer_id, device_id="washer", start=home.clock.now() + shift)
         with pytest.raises(MessageRefused) as refused:
             await cem.deliver("home/washer", assignment)
         assert problem in refused.value.reason
@@ -134,11 +142,13 @@ def test_start_in_the_past_or_outside_the_window_is_refused(shift: timedelta, pr
 
 def test_assignment_for_an_unknown_sequence_or_job_is_refused() -> None:
     async def scenario(home: Home) -> None:
-        washer, cem, offer = await _negotiating_washer(home)
+        _washer, cem, offer = await _negotiating_washer(home)
         start = home.clock.now() + timedelta(hours=1)
         with pytest.raises(MessageRefused, match="unknown sequence"):
-            await cem.deliver("home/washer", StartTimeAssignment(offer_id=offer.offer_id, device_id="washer",
-                                                                  start=start, sequence_id="spin_only"))
+            await cem.deliver(
+                "home/washer",
+                StartTimeAssignment(offer_id=offer.offer_id, device_id="washer", start=start, sequence_id="spin_only"),
+            )
         with pytest.raises(MessageRefused, match="no job") as refused:
             await cem.deliver("home/washer", StartTimeAssignment(offer_id="other", device_id="washer", start=start))
         assert refused.value.field == "offer_id"

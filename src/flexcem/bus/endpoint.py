@@ -204,16 +204,20 @@ class Endpoint:
             raise ValueError(f"deliver needs an endpoint address, not {to!r}")
         timeout = self._ack_timeout_s if timeout_s is None else timeout_s
         attempts = 1 + (self._retries if retries is None else retries)
-        envelope = self._envelope(
-            to, body, ack_requested=True, expires_in=timedelta(seconds=timeout * attempts)
-        )
+        envelope = self._envelope(to, body, ack_requested=True, expires_in=timedelta(seconds=timeout * attempts))
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
         self._pending[envelope.id] = future
         try:
             for attempt in range(attempts):
                 if attempt:
                     self.statistics.retries += 1
-                    log.info("%s: no answer from %s to %s, attempt %d", self.address, to, envelope.type, attempt + 1)
+                    log.info(
+                        "%s: no answer from %s to %s, attempt %d",
+                        self.address,
+                        to,
+                        envelope.type,
+                        attempt + 1,
+                    )
                 await self._link.send(envelope)
                 self.statistics.sent += 1
                 try:

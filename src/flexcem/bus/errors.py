@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["BusError", "DeliveryTimeout", "LinkClosed", "MessageRefused", "PeerUnsupported", "UnexpectedReply"]
+__all__ = [
+    "BusError",
+    "DeliveryTimeout",
+    "LinkClosed",
+    "MessageRefused",
+    "PeerUnsupported",
+    "UnexpectedReply",
+]
 
 
 class BusError(Exception):

@@ -14,6 +14,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
 from flexcem.bus.errors import LinkClosed
 from flexcem.bus.link import Incoming, RejectedFrame
 from flexcem.codec import Codec, CodecError

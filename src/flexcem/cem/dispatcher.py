@@ -104,7 +104,9 @@ class Dispatcher:
             return False
         job.confirmed = schedule
         moved_from = f" from {self._settings.clock_time(previous.start)}" if previous else ""
-        self._note(f"shifted {job.device_id}{moved_from} to {self._settings.clock_time(schedule.start)}" + _variant(schedule))
+        self._note(
+            f"shifted {job.device_id}{moved_from} to {self._settings.clock_time(schedule.start)}" + _variant(schedule)
+        )
         return True
 
     async def _tell_cost(self, plan: Plan, job: JobRecord, schedule: Schedule) -> None:

@@ -232,9 +232,7 @@ class CustomerEnergyManager:
     def expected_costs(self) -> dict[str, CostEstimate]:
         """The latest expected cost of each device's open job."""
         return {
-            job.device_id: job.expected
-            for job in self.jobs.all()
-            if job.expected is not None and not job.phase.closed
+            job.device_id: job.expected for job in self.jobs.all() if job.expected is not None and not job.phase.closed
         }
 
     async def request_status(self, device_id: str) -> DeviceStatus | None:
@@ -243,7 +241,9 @@ class CustomerEnergyManager:
         if record is None:
             raise KeyError(device_id)
         try:
-            status = await self.endpoint.deliver(record.address, StatusRequest(device_id=device_id), expect=DeviceStatus)
+            status = await self.endpoint.deliver(
+                record.address, StatusRequest(device_id=device_id), expect=DeviceStatus
+            )
         except (DeliveryTimeout, MessageRefused, PeerUnsupported, LinkClosed):
             return None
         record.status = status

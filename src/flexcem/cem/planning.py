@@ -130,10 +130,7 @@ def build_problem(
             devices.append(device)
             placed.append(job)
     start = _floor(now, settings.slot_duration)
-    if not devices:
-        end = start + settings.slot_duration
-    else:
-        end = max(job.offer.latest_end for job in placed)
+    end = start + settings.slot_duration if not devices else max(job.offer.latest_end for job in placed)
     horizon_end = start + -(-(end - start) // settings.slot_duration) * settings.slot_duration
     view = prices.view(start, horizon_end)
     problem = PlanningProblem(

@@ -8,6 +8,7 @@ last known price, and says so (:attr:`PriceView.assumed_from`).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -98,7 +99,7 @@ class PriceBook:
         assumed: list[datetime] = []
         edges = self._boundaries(start, end)
         last_known = max(self._profiles, key=lambda profile: profile.end).slots[-1]
-        for left, right in zip(edges, edges[1:], strict=False):
+        for left, right in itertools.pairwise(edges):
             slot = self._best_at(left)
             if slot is None:
                 assumed.append(left)

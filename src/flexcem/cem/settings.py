@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -19,9 +18,7 @@ class CemSettings(FlexModel):
     site_import_limit_w: float | None = Field(
         default=None, gt=0.0, description="Most the site may draw from the grid [W] (contracted power)."
     )
-    slot_duration: PositiveDuration = Field(
-        default=timedelta(minutes=15), description="Length of a planning slot."
-    )
+    slot_duration: PositiveDuration = Field(default=timedelta(minutes=15), description="Length of a planning slot.")
     minimum_lead_time: NonNegativeDuration = Field(
         default=timedelta(minutes=2),
         description="Least notice before an assigned start, to cover transport delays (JWG1102).",
@@ -35,7 +32,8 @@ class CemSettings(FlexModel):
         default=IncentiveProgram.CHEAPEST, description="Incentive programme for offers that name none."
     )
     tariff_sources: tuple[Address, ...] = Field(
-        default=(), description="Endpoints allowed to send tariffs (retailer, aggregator); others are refused."
+        default=(),
+        description="Endpoints allowed to send tariffs (retailer, aggregator); others are refused.",
     )
     replan_delay: NonNegativeDuration = Field(
         default=timedelta(seconds=1), description="Triggers within this delay are planned together."

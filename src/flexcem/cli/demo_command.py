@@ -21,12 +21,23 @@ def add_parser(commands: Any) -> None:
         "with starting everything at once.",
     )
     parser.add_argument("--out", type=Path, default=Path("demo-out"), help="directory for summary.json and demo.png")
-    parser.add_argument("--day", type=date.fromisoformat, default=None,
-                        help="day of the data set to simulate, 2021-06-01 … 2021-08-30 (default 2021-06-15)")
-    parser.add_argument("--wire", choices=["xml", "json", "none"], default="xml",
-                        help="encoding every message crosses the in-process bus in (default xml)")
-    parser.add_argument("--no-critical-peak", action="store_true",
-                        help="leave out the retailer's critical-peak correction at 17:00")
+    parser.add_argument(
+        "--day",
+        type=date.fromisoformat,
+        default=None,
+        help="day of the data set to simulate, 2021-06-01 … 2021-08-30 (default 2021-06-15)",
+    )
+    parser.add_argument(
+        "--wire",
+        choices=["xml", "json", "none"],
+        default="xml",
+        help="encoding every message crosses the in-process bus in (default xml)",
+    )
+    parser.add_argument(
+        "--no-critical-peak",
+        action="store_true",
+        help="leave out the retailer's critical-peak correction at 17:00",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the comparison")
     parser.set_defaults(run=run)
 
@@ -36,15 +47,19 @@ def run(args: argparse.Namespace) -> int:
     from flexcem.sim.demo import DemoScenario, Mode, run_demo_day
     from flexcem.sim.demo_report import comparison_lines, summary, write_plot, write_summary
 
-    options: dict[str, Any] = {"wire": None if args.wire == "none" else args.wire,
-                               "critical_peak": not args.no_critical_peak}
+    options: dict[str, Any] = {
+        "wire": None if args.wire == "none" else args.wire,
+        "critical_peak": not args.no_critical_peak,
+    }
     if args.day is not None:
         options["day"] = args.day
     scenario = DemoScenario(**options)
     began = time.perf_counter()
     if not args.quiet:
-        print(f"flexcem demo: {scenario.day:%A %d %B %Y}, one home in {scenario.timezone}, "
-              f"import limit {scenario.site_import_limit_w / 1000:.0f} kW, messages in {args.wire}\n")
+        print(
+            f"flexcem demo: {scenario.day:%A %d %B %Y}, one home in {scenario.timezone}, "
+            f"import limit {scenario.site_import_limit_w / 1000:.0f} kW, messages in {args.wire}\n"
+        )
     planned = run_demo_day(scenario, Mode.PLANNED, echo=None if args.quiet else print)
     at_once = run_demo_day(scenario, Mode.AT_ONCE)
     for line in comparison_lines(scenario, planned, at_once):
@@ -52,6 +67,5 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_summary(args.out / "summary.json", summary(scenario, planned, at_once))
     write_plot(args.out / "demo.png", scenario, planned, at_once)
-    print(f"\nWrote {args.out / 'summary.json'} and {args.out / 'demo.png'} "
-          f"({time.perf_counter() - began:.1f} s).")
+    print(f"\nWrote {args.out / 'summary.json'} and {args.out / 'demo.png'} ({time.perf_counter() - began:.1f} s).")
     return 0

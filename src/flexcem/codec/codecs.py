@@ -50,14 +50,19 @@ def _check_limits(max_bytes: int, max_depth: int) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class XmlCodec:
-    """The SG CP XML wire format with its limits; thread-safe."""
+class _LimitedCodec:
+    """What both codecs share: the size and depth limits a received message must keep."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
 
     def __post_init__(self) -> None:
         _check_limits(self.max_bytes, self.max_depth)
+
+
+@dataclass(frozen=True, slots=True)
+class XmlCodec(_LimitedCodec):
+    """The SG CP XML wire format with its limits; thread-safe."""
 
     @property
     def name(self) -> str:
@@ -79,14 +84,8 @@ class XmlCodec:
 
 
 @dataclass(frozen=True, slots=True)
-class JsonCodec:
+class JsonCodec(_LimitedCodec):
     """The JSON form of the SG CP messages with its limits; thread-safe."""
-
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_depth: int = DEFAULT_MAX_DEPTH
-
-    def __post_init__(self) -> None:
-        _check_limits(self.max_bytes, self.max_depth)
 
     @property
     def name(self) -> str:

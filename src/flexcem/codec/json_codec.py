@@ -77,9 +77,7 @@ def _refuse_constant(name: str) -> NoReturn:
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise MalformedMessage(
-            f"the number {text[:40]} is out of range; the wire format has finite numbers only"
-        )
+        raise MalformedMessage(f"the number {text[:40]} is out of range; the wire format has finite numbers only")
     return value
 
 
@@ -96,9 +94,7 @@ def _load(data: bytes, max_depth: int) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise MalformedMessage(
-            f"the message is not UTF-8 (byte {error.start}); the wire format is UTF-8"
-        ) from None
+        raise MalformedMessage(f"the message is not UTF-8 (byte {error.start}); the wire format is UTF-8") from None
     try:
         document = json.loads(
             text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant, parse_float=_finite
@@ -147,9 +143,7 @@ def _prune_object(value: Any, shape: ModelShape) -> Any:
     }
 
 
-def decode_json(
-    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
-) -> Envelope:
+def decode_json(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH) -> Envelope:
     """The envelope in ``data``; a :class:`~flexcem.codec.errors.CodecError` naming the problem otherwise."""
     data = bytes(data)
     check_size(data, max_bytes)

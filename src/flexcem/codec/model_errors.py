@@ -83,9 +83,7 @@ def invalid_from_validation(
     return InvalidMessage(reason, field=field, header=header)
 
 
-def invalid_from_exception(
-    error: Exception, *, field: str | None, header: MessageHeader | None
-) -> InvalidMessage:
+def invalid_from_exception(error: Exception, *, field: str | None, header: MessageHeader | None) -> InvalidMessage:
     """An :class:`InvalidMessage` for an unexpected error a model validator raised (e.g. an overflow)."""
     return InvalidMessage(
         f"the message could not be validated: {type(error).__name__}: {error}", field=field, header=header

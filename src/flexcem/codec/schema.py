@@ -102,9 +102,7 @@ def _resolve(root: etree._Element, path: str | None) -> etree._Element | None:
             return None
         name, index = match.group("name"), int(match.group("index") or 1)
         candidates = [
-            child
-            for child in current
-            if isinstance(child.tag, str) and name in ("*", etree.QName(child).localname)
+            child for child in current if isinstance(child.tag, str) and name in ("*", etree.QName(child).localname)
         ]
         if index > len(candidates):
             return None

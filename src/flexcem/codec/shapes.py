@@ -184,9 +184,7 @@ def _split_optional(annotation: Any) -> tuple[Any, bool]:
     if origin is typing.Union or origin is types.UnionType:
         arms = [arm for arm in typing.get_args(annotation) if arm is not type(None)]
         if len(arms) != 1:
-            raise UnsupportedAnnotationError(
-                f"unions other than 'X | None' have no wire form: {annotation!r}"
-            )
+            raise UnsupportedAnnotationError(f"unions other than 'X | None' have no wire form: {annotation!r}")
         return arms[0], True
     return annotation, False
 
@@ -262,9 +260,7 @@ def model_shape(model: type[BaseModel]) -> ModelShape:
     by_wire = {shape.wire: shape for shape in fields}
     if len(by_wire) != len(fields):
         raise UnsupportedAnnotationError(f"{model.__qualname__}: two fields share a wire name")
-    return ModelShape(
-        model=model, fields=fields, by_wire=by_wire, by_name={shape.name: shape for shape in fields}
-    )
+    return ModelShape(model=model, fields=fields, by_wire=by_wire, by_name={shape.name: shape for shape in fields})
 
 
 def envelope_shape() -> ModelShape:

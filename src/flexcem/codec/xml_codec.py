@@ -47,9 +47,7 @@ def _check_root(root: etree._Element) -> None:
                 field="schema_version",
             )
     if root.tag != qualified(ROOT):
-        raise InvalidMessage(
-            f"the root element is {root.tag}, not {{{NAMESPACE}}}{ROOT}: not an SG CP envelope"
-        )
+        raise InvalidMessage(f"the root element is {root.tag}, not {{{NAMESPACE}}}{ROOT}: not an SG CP envelope")
 
 
 def _header(root: etree._Element) -> MessageHeader:
@@ -62,9 +60,7 @@ def _header(root: etree._Element) -> MessageHeader:
     return read_header(values)
 
 
-def decode_xml(
-    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
-) -> Envelope:
+def decode_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH) -> Envelope:
     """The envelope in ``data``; a :class:`~flexcem.codec.errors.CodecError` naming the problem otherwise."""
     root = parse_xml(bytes(data), max_bytes=max_bytes, max_depth=max_depth)
     _check_root(root)

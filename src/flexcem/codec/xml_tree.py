@@ -162,9 +162,7 @@ def _prune_body(body: etree._Element, message_type: str) -> None:
     others = [name for name in found if name in registered and name != message_type]
     if message_type not in found:
         detail = f"; it holds a {others[0]}" if others else ""
-        raise InvalidMessage(
-            f"the body holds no {message_type} element, as its type says{detail}", field=_BODY_ERROR
-        )
+        raise InvalidMessage(f"the body holds no {message_type} element, as its type says{detail}", field=_BODY_ERROR)
     if others:
         raise InvalidMessage(
             f"the body holds a {others[0]} besides the {message_type} its type names", field=_BODY_ERROR

@@ -80,9 +80,7 @@ _UNSUPPORTED_REGEX: Final = re.compile(r"\(\?|\\[AZzbBwW]|[*+?}]\?")
 def xsd_pattern(pattern: str) -> str:
     """A pydantic (search semantics) regular expression as an XSD pattern (whole-value semantics)."""
     if _UNSUPPORTED_REGEX.search(pattern):
-        raise UnsupportedAnnotationError(
-            f"pattern {pattern!r} uses regular-expression syntax XSD does not have"
-        )
+        raise UnsupportedAnnotationError(f"pattern {pattern!r} uses regular-expression syntax XSD does not have")
     body = pattern[1:] if pattern.startswith("^") else r"[\s\S]*" + pattern
     if body.endswith("$") and not body.endswith(r"\$"):
         body = body[:-1]
@@ -217,9 +215,7 @@ def _check_names(models: list[type[BaseModel]], enums: list[type[Enum]]) -> None
     for cls in (*models, *enums):
         owner = owners.setdefault(type_name(cls), cls)
         if owner is not cls:
-            raise UnsupportedAnnotationError(
-                f"two wire types are named {type_name(cls)!r}: {owner!r} and {cls!r}"
-            )
+            raise UnsupportedAnnotationError(f"two wire types are named {type_name(cls)!r}: {owner!r} and {cls!r}")
 
 
 def generate_xsd() -> bytes:

@@ -253,8 +253,9 @@ class DeviceAgent(ABC):
             return
         raise MessageRefused(f"nothing to offer: the device is {self._state.value}")
 
-    def _schedule_problem(self, job: Job, start: datetime, sequence_id: str | None,
-                          profile: PowerSeries | None) -> str | None:
+    def _schedule_problem(
+        self, job: Job, start: datetime, sequence_id: str | None, profile: PowerSeries | None
+    ) -> str | None:
         now = self.clock.now()
         offer = job.offer
         if start < now - START_TOLERANCE:
@@ -329,7 +330,10 @@ class DeviceAgent(ABC):
             raise MessageRefused(f"this is {self.device_id}", "device_id")
         reason = self._apply_command(command.command)
         return CommandResult(
-            device_id=self.device_id, command=command.command, success=reason is None, state=self._state,
+            device_id=self.device_id,
+            command=command.command,
+            success=reason is None,
+            state=self._state,
             reason=reason,
         )
 

@@ -22,8 +22,8 @@ from flexcem.model import (
     FlexibleStartOffer,
     IncentiveProgram,
     PowerProfile,
-    PowerSeries,
     PowerSequence,
+    PowerSeries,
 )
 
 __all__ = ["Dishwasher", "ProgrammeAppliance", "TumbleDryer", "WashingMachine"]
@@ -57,7 +57,13 @@ class ProgrammeAppliance(DeviceAgent):
                 DeviceFunction.STATUS_REPORT,
                 DeviceFunction.POWER_MEASUREMENT,
             ),
-            commands=(CommandKind.START, CommandKind.PAUSE, CommandKind.RESUME, CommandKind.ABORT, CommandKind.STOP),
+            commands=(
+                CommandKind.START,
+                CommandKind.PAUSE,
+                CommandKind.RESUME,
+                CommandKind.ABORT,
+                CommandKind.STOP,
+            ),
             max_power_w=self.max_power_w,
         )
 

@@ -25,6 +25,7 @@ from flexcem.model import (
     DeviceState,
     IncentiveProgram,
     PowerSeries,
+    minimum_charging_time,
 )
 
 __all__ = ["ElectricVehicle", "EvBattery"]
@@ -137,17 +138,12 @@ class ElectricVehicle(DeviceAgent):
             now = self.clock.now()
             energy = self.battery.ac_energy_to(target_soc)
             curve = self.battery.power_curve(self.charger_max_w, self.charger_min_w)
-            probe = ChargingSessionOffer(
-                offer_id="probe", device_id=self.device_id, earliest_start=now, latest_start=now,
-                latest_end=now + timedelta(days=30), energy_wh=energy, max_power_w=self.charger_max_w,
-                min_power_w=self.charger_min_w, power_curve=curve,
-            )
             return ChargingSessionOffer(
                 offer_id=self._new_offer_id(),
                 device_id=self.device_id,
                 trigger=trigger,
                 earliest_start=now,
-                latest_start=departure - probe.minimum_duration(),
+                latest_start=departure - self._fastest(energy),
                 latest_end=departure,
                 energy_wh=energy,
                 max_power_w=self.charger_max_w,
@@ -200,13 +196,12 @@ class ElectricVehicle(DeviceAgent):
             return False
         if job.profile is not None and self._planned_energy_wh(job.profile, now) >= remaining - ENERGY_TOLERANCE_WH:
             return False
-        rest = ChargingSessionOffer(
-            offer_id="rest", device_id=self.device_id, earliest_start=now, latest_start=now,
-            latest_end=now + timedelta(days=30), energy_wh=remaining, max_power_w=self.charger_max_w,
-            min_power_w=self.charger_min_w,
-            power_curve=self.battery.power_curve(self.charger_max_w, self.charger_min_w),
-        )
-        return now + rest.minimum_duration() + STEP >= session.latest_end
+        return now + self._fastest(remaining) + STEP >= session.latest_end
+
+    def _fastest(self, energy_wh: float) -> timedelta:
+        """Shortest time to draw ``energy_wh`` from the present state of charge at full power."""
+        curve = self.battery.power_curve(self.charger_max_w, self.charger_min_w)
+        return minimum_charging_time(curve, self.charger_max_w, energy_wh)
 
     @staticmethod
     def _planned_energy_wh(profile: PowerSeries, since: datetime) -> float:

@@ -19,9 +19,7 @@ __all__ = ["DISHWASHER_PROGRAMMES", "DRYER_PROGRAMMES", "WASHER_PROGRAMMES", "Pr
 
 def phase(label: str, minutes: float, power_w: float, peak_w: float | None = None) -> ProfileSlot:
     """One phase of ``minutes`` at an average of ``power_w`` [W] (peak ``peak_w`` [W])."""
-    return ProfileSlot(
-        label=label, duration=timedelta(minutes=minutes), power_w=power_w, max_power_w=peak_w
-    )
+    return ProfileSlot(label=label, duration=timedelta(minutes=minutes), power_w=power_w, max_power_w=peak_w)
 
 
 @dataclass(frozen=True)

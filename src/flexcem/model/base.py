@@ -6,22 +6,24 @@ forward compatibility on the wire is the codec's job (it drops what this version
 model sees it).
 
 Units are in the field names (``power_w``, ``energy_wh``, ``price_per_kwh``) or stated in the docstring.
-All times are timezone-aware; durations are :class:`datetime.timedelta` and travel as ISO 8601 durations.
+All times are timezone-aware instants kept in UTC (:data:`Instant`); durations are
+:class:`datetime.timedelta` and travel as ISO 8601 durations.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "Currency",
     "FlexModel",
     "Identifier",
+    "Instant",
     "MessageId",
     "NonNegativeDuration",
     "Percent",
@@ -59,6 +61,14 @@ def _non_negative(value: timedelta) -> timedelta:
         raise ValueError("duration must not be negative")
     return value
 
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+"""A timezone-aware instant, kept in UTC: adding durations is then exact across daylight-saving changes
+(Python adds to a zone's wall-clock time). A naive datetime is refused."""
 
 PositiveDuration = Annotated[timedelta, AfterValidator(_positive)]
 """A duration greater than zero (ISO 8601 on the wire, e.g. ``PT15M``)."""

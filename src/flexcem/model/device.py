@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from flexcem.model.base import FlexModel, Identifier, NonNegativeDuration, PositiveDuration
+from flexcem.model.base import FlexModel, Identifier, Instant, NonNegativeDuration, PositiveDuration
 from flexcem.model.commands import CommandKind
 from flexcem.model.states import DeviceState
 
@@ -100,7 +100,7 @@ class DeviceStatus(FlexModel):
 
     device_id: Identifier
     state: DeviceState
-    at: AwareDatetime = Field(description="When the status was taken.")
+    at: Instant = Field(description="When the status was taken.")
     offer_id: Identifier | None = Field(default=None, description="The job the status refers to.")
     programme: str | None = Field(default=None, max_length=64)
     power_w: float = Field(default=0.0, description="Present power [W]; consumption positive.")
@@ -108,8 +108,8 @@ class DeviceStatus(FlexModel):
     remaining_time: NonNegativeDuration | None = Field(
         default=None, description="Time until the job is finished (waiting and running)."
     )
-    assigned_start: AwareDatetime | None = None
-    latest_end: AwareDatetime | None = None
+    assigned_start: Instant | None = None
+    latest_end: Instant | None = None
     flexible_start: bool = Field(default=False, description="Whether the job waits for a flexible start.")
     reason: str | None = Field(default=None, max_length=256, description="Why the job failed or was aborted.")
 

@@ -15,18 +15,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, ConfigDict, Field, SerializeAsAny, model_validator
+from pydantic import ConfigDict, Field, SerializeAsAny, model_validator
 
 from flexcem.model.address import Address
-from flexcem.model.base import FlexModel, MessageId, new_id
+from flexcem.model.base import FlexModel, Instant, MessageId, new_id
 
 __all__ = [
     "SCHEMA_VERSION",
     "Ack",
     "Envelope",
     "Nack",
-    "Unsupported",
     "UnknownMessageType",
+    "Unsupported",
     "message_class",
     "message_type_of",
     "message_types",
@@ -109,8 +109,8 @@ class Envelope(FlexModel):
     type: str = Field(min_length=1, max_length=128, description="Registered type of the body.")
     sender: Address = Field(alias="from", description="Endpoint address of the sender.")
     to: Address = Field(description="Endpoint, group or broadcast address of the recipient.")
-    created: AwareDatetime = Field(description="When the sender created the message.")
-    expires: AwareDatetime | None = Field(default=None, description="After this instant the message is void.")
+    created: Instant = Field(description="When the sender created the message.")
+    expires: Instant | None = Field(default=None, description="After this instant the message is void.")
     correlation_id: MessageId | None = Field(default=None, description="Id of the message this one answers.")
     reply_to: Address | None = Field(default=None, description="Where replies go, when not to the sender.")
     ack_requested: bool = Field(default=False, description="Whether the sender waits for an acknowledgement.")

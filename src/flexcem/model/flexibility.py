@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import timedelta
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from flexcem.model.base import FlexModel, Identifier, PositiveDuration
+from flexcem.model.base import FlexModel, Identifier, Instant, PositiveDuration
 from flexcem.model.power_profile import PowerProfile
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "FlexibleStartOffer",
     "IncentiveProgram",
     "OfferWithdrawal",
+    "charge_limit_at",
+    "check_charge_curve",
+    "minimum_charging_time",
 ]
 
 
@@ -63,9 +67,9 @@ class FlexibilityOffer(FlexModel):
     offer_id: Identifier = Field(description="Identifier of the job, unique per device.")
     device_id: Identifier = Field(description="The offering device (its endpoint id).")
     trigger: ActivationTrigger = Field(default=ActivationTrigger.USER_BUTTON)
-    earliest_start: AwareDatetime = Field(description="The job may start at this instant or later.")
-    latest_start: AwareDatetime = Field(description="The job must have started by this instant.")
-    latest_end: AwareDatetime = Field(description="The job must be complete by this instant.")
+    earliest_start: Instant = Field(description="The job may start at this instant or later.")
+    latest_start: Instant = Field(description="The job must have started by this instant.")
+    latest_end: Instant = Field(description="The job must be complete by this instant.")
     incentive: IncentiveProgram | None = Field(
         default=None, description="Cheapest or greenest; absent means the programme stored at the CEM."
     )
@@ -129,6 +133,65 @@ class ChargeCurvePoint(FlexModel):
     max_power_w: float = Field(ge=1.0, le=MAX_POWER_W, description="Most the charger may draw at that point [W].")
 
 
+def check_charge_curve(curve: tuple[ChargeCurvePoint, ...]) -> tuple[ChargeCurvePoint, ...]:
+    """``curve`` unchanged if it starts at 0 Wh, is non-increasing and concave; else :class:`ValueError`.
+
+    Concavity lets "power ≤ curve(energy)" be written as one linear limit per segment.
+    """
+    if not curve:
+        return curve
+    if curve[0].energy_wh != 0.0:
+        raise ValueError("the first point must be at energy_wh 0")
+    previous_slope = 0.0
+    for index in range(1, len(curve)):
+        left, right = curve[index - 1], curve[index]
+        if right.energy_wh <= left.energy_wh:
+            raise ValueError(f"point {index}: energy_wh must increase")
+        if right.max_power_w > left.max_power_w:
+            raise ValueError(f"point {index}: max_power_w must not increase with energy")
+        slope = (right.max_power_w - left.max_power_w) / (right.energy_wh - left.energy_wh)
+        if slope > previous_slope + 1e-12:
+            raise ValueError(f"point {index}: the curve must be concave (its slope may only fall)")
+        previous_slope = slope
+    return curve
+
+
+def charge_limit_at(curve: tuple[ChargeCurvePoint, ...], max_power_w: float, delivered_wh: float) -> float:
+    """Most a charger of ``max_power_w`` [W] may draw after ``delivered_wh`` [Wh], ``curve`` interpolated."""
+    if not curve:
+        return max_power_w
+    for index in range(1, len(curve)):
+        left, right = curve[index - 1], curve[index]
+        if delivered_wh <= right.energy_wh:
+            fraction = (delivered_wh - left.energy_wh) / (right.energy_wh - left.energy_wh)
+            return min(max_power_w, left.max_power_w + fraction * (right.max_power_w - left.max_power_w))
+    return min(max_power_w, curve[-1].max_power_w)
+
+
+def minimum_charging_time(
+    curve: tuple[ChargeCurvePoint, ...], max_power_w: float, energy_wh: float
+) -> timedelta:
+    """Shortest time to draw ``energy_wh`` [Wh] at the highest power ``curve`` allows: ∫ dE / P(E).
+
+    Rounded up to the second, so that a charge started that long before a deadline always makes it.
+    """
+    hours = 0.0
+    points = [(point.energy_wh, min(point.max_power_w, max_power_w)) for point in curve]
+    if not points:
+        points = [(0.0, max_power_w)]
+    points.append((math.inf, points[-1][1]))
+    for (e0, p0), (e1, p1) in itertools.pairwise(points):
+        if e0 >= energy_wh:
+            break
+        upper = min(e1, energy_wh)
+        slope = 0.0 if math.isinf(e1) else (p1 - p0) / (e1 - e0)
+        if abs(slope) < 1e-12:
+            hours += (upper - e0) / p0
+        else:
+            hours += math.log((p0 + slope * (upper - e0)) / p0) / slope
+    return timedelta(seconds=math.ceil(hours * 3600.0))
+
+
 class ChargingSessionOffer(FlexibilityOffer):
     """An energy need with a deadline whose power the CEM shapes per slot (EV charging, story JWG2).
 
@@ -147,22 +210,7 @@ class ChargingSessionOffer(FlexibilityOffer):
     @field_validator("power_curve")
     @classmethod
     def _concave_curve(cls, curve: tuple[ChargeCurvePoint, ...]) -> tuple[ChargeCurvePoint, ...]:
-        if not curve:
-            return curve
-        if curve[0].energy_wh != 0.0:
-            raise ValueError("the first point must be at energy_wh 0")
-        previous_slope = 0.0
-        for index in range(1, len(curve)):
-            left, right = curve[index - 1], curve[index]
-            if right.energy_wh <= left.energy_wh:
-                raise ValueError(f"point {index}: energy_wh must increase")
-            if right.max_power_w > left.max_power_w:
-                raise ValueError(f"point {index}: max_power_w must not increase with energy")
-            slope = (right.max_power_w - left.max_power_w) / (right.energy_wh - left.energy_wh)
-            if slope > previous_slope + 1e-12:
-                raise ValueError(f"point {index}: the curve must be concave (its slope may only fall)")
-            previous_slope = slope
-        return curve
+        return check_charge_curve(curve)
 
     @model_validator(mode="after")
     def _achievable(self) -> ChargingSessionOffer:
@@ -184,35 +232,11 @@ class ChargingSessionOffer(FlexibilityOffer):
 
     def limit_at(self, delivered_wh: float) -> float:
         """Most the charger may draw [W] after ``delivered_wh`` of the session."""
-        if not self.power_curve:
-            return self.max_power_w
-        curve = self.power_curve
-        for index in range(1, len(curve)):
-            left, right = curve[index - 1], curve[index]
-            if delivered_wh <= right.energy_wh:
-                fraction = (delivered_wh - left.energy_wh) / (right.energy_wh - left.energy_wh)
-                return min(self.max_power_w, left.max_power_w + fraction * (right.max_power_w - left.max_power_w))
-        return min(self.max_power_w, curve[-1].max_power_w)
+        return charge_limit_at(self.power_curve, self.max_power_w, delivered_wh)
 
     def minimum_duration(self) -> timedelta:
-        """Shortest time to draw ``energy_wh`` at the highest allowed power (integral of dE / P(E))."""
-        hours = 0.0
-        points = [(point.energy_wh, min(point.max_power_w, self.max_power_w)) for point in self.power_curve]
-        if not points:
-            points = [(0.0, self.max_power_w)]
-        points.append((math.inf, points[-1][1]))
-        for (e0, p0), (e1, p1) in zip(points, points[1:], strict=False):
-            if e0 >= self.energy_wh:
-                break
-            upper = min(e1, self.energy_wh)
-            slope = 0.0 if math.isinf(e1) else (p1 - p0) / (e1 - e0)
-            p_upper = p0 + slope * (upper - e0)
-            if abs(slope) < 1e-12:
-                hours += (upper - e0) / p0
-            else:
-                hours += math.log(p_upper / p0) / slope
-        # Round up to the second so that a start at latest_start is always feasible.
-        return timedelta(seconds=math.ceil(hours * 3600.0))
+        """Shortest time to draw ``energy_wh`` at the highest allowed power."""
+        return minimum_charging_time(self.power_curve, self.max_power_w, self.energy_wh)
 
 
 class FlexibilityRequest(FlexModel):
@@ -227,4 +251,3 @@ class OfferWithdrawal(FlexModel):
     offer_id: Identifier
     device_id: Identifier
     reason: str = Field(max_length=256)
-

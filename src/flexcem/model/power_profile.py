@@ -12,7 +12,7 @@ in absolute time with :meth:`PowerSequence.at`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import Field, field_validator, model_validator
@@ -27,6 +27,7 @@ __all__ = [
     "PowerProfile",
     "PowerSequence",
     "ProfileSlot",
+    "check_unique_sequence_ids",
 ]
 
 
@@ -51,7 +52,7 @@ class EnergySource(StrEnum):
 class EnergyShare(FlexModel):
     """Share of a slot's energy that comes from one source."""
 
-    source: EnergySource
+    source: EnergySource = Field(description="The energy source.")
     share: Share = Field(description="Fraction of the slot's energy from this source (0–1).")
 
 
@@ -92,7 +93,9 @@ class PowerSequence(FlexModel):
 
     sequence_id: Identifier = Field(description="Identifier of the sequence within its profile.")
     label: str | None = Field(default=None, max_length=64, description="Human name, e.g. 'Cotton 40 °C'.")
-    direction: Direction = Field(default=Direction.CONSUMPTION)
+    direction: Direction = Field(
+        default=Direction.CONSUMPTION, description="Whether the sequence consumes or generates electricity."
+    )
     confidence: Share = Field(default=1.0, description="How sure the device is of this profile (0–1).")
     slots: tuple[ProfileSlot, ...] = Field(min_length=1, description="Phases in running order.")
 
@@ -125,11 +128,21 @@ class PowerSequence(FlexModel):
     def at(self, start: datetime) -> PowerSeries:
         """The sequence laid out from ``start``: absolute slots with signed power [W]."""
         slots = []
-        cursor = start
+        cursor = start.astimezone(UTC)
         for slot in self.slots:
             slots.append(PowerSlot(start=cursor, duration=slot.duration, power_w=self.sign * slot.power_w))
             cursor += slot.duration
         return PowerSeries(slots=tuple(slots))
+
+
+def check_unique_sequence_ids(alternatives: tuple[PowerSequence, ...]) -> tuple[PowerSequence, ...]:
+    """``alternatives`` unchanged, or :class:`ValueError` when two share a ``sequence_id``."""
+    seen: set[str] = set()
+    for sequence in alternatives:
+        if sequence.sequence_id in seen:
+            raise ValueError(f"sequence_id {sequence.sequence_id!r} appears more than once")
+        seen.add(sequence.sequence_id)
+    return alternatives
 
 
 class PowerProfile(FlexModel):
@@ -142,12 +155,7 @@ class PowerProfile(FlexModel):
     @field_validator("alternatives")
     @classmethod
     def _unique_ids(cls, alternatives: tuple[PowerSequence, ...]) -> tuple[PowerSequence, ...]:
-        seen: set[str] = set()
-        for sequence in alternatives:
-            if sequence.sequence_id in seen:
-                raise ValueError(f"sequence_id {sequence.sequence_id!r} appears more than once")
-            seen.add(sequence.sequence_id)
-        return alternatives
+        return check_unique_sequence_ids(alternatives)
 
     def sequence(self, sequence_id: str) -> PowerSequence:
         """The alternative with the given id; :class:`KeyError` when there is none."""

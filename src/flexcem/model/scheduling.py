@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from flexcem.model.base import Currency, FlexModel, Identifier, NonNegativeDuration
+from flexcem.model.base import Currency, FlexModel, Identifier, Instant, NonNegativeDuration
 from flexcem.model.timeseries import PowerSeries
 
 __all__ = ["CostEstimate", "SlotShift", "SlotShiftResponse", "StartTimeAssignment"]
@@ -25,7 +25,7 @@ class _TimedStart(FlexModel):
 
     offer_id: Identifier = Field(description="The job the start belongs to.")
     device_id: Identifier = Field(description="The device that runs the job.")
-    start: AwareDatetime | None = Field(default=None, description="Absolute start instant.")
+    start: Instant | None = Field(default=None, description="Absolute start instant.")
     start_in: NonNegativeDuration | None = Field(
         default=None, description="Start relative to the receipt of the message."
     )
@@ -91,5 +91,5 @@ class CostEstimate(FlexModel):
     expected_cost: float = Field(description="Expected cost in the currency.")
     expected_energy_wh: float = Field(ge=0.0, description="Expected energy [Wh].")
     expected_co2_g: float | None = Field(default=None, ge=0.0, description="Expected CO2 emissions [g].")
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant

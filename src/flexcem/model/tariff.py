@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from flexcem.model.base import Currency, FlexModel, Identifier, Share
+from flexcem.model.base import Currency, Identifier, Instant, Share
 from flexcem.model.power_profile import Direction
 from flexcem.model.timeseries import Slot, SlotSeries
 
@@ -40,9 +40,7 @@ class PriceSlot(Slot):
     """Price and environmental information for one slot."""
 
     price_per_kwh: float = Field(description="Energy price in the profile's currency per kWh; may be negative.")
-    co2_g_per_kwh: float | None = Field(
-        default=None, ge=0.0, description="CO2 intensity of the electricity [g/kWh]."
-    )
+    co2_g_per_kwh: float | None = Field(default=None, ge=0.0, description="CO2 intensity of the electricity [g/kWh].")
     renewable_share: Share | None = Field(default=None, description="Renewable share of the electricity (0–1).")
 
 
@@ -51,7 +49,7 @@ class PriceEnvironmentProfile(SlotSeries[PriceSlot]):
 
     profile_id: Identifier = Field(description="Identifier of the profile; corrections keep the same id.")
     revision: int = Field(default=0, ge=0, description="Corrections carry a higher revision.")
-    issued_at: AwareDatetime = Field(description="When the retailer issued the profile.")
+    issued_at: Instant = Field(description="When the retailer issued the profile.")
     currency: Currency = Field(default="EUR")
     binding: BindingLevel = Field(default=BindingLevel.BINDING)
     kind: TariffKind = Field(default=TariffKind.DAY_AHEAD)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import Field, field_validator
 
-from flexcem.model.base import FlexModel, PositiveDuration
+from flexcem.model.base import FlexModel, Instant, PositiveDuration
 
 __all__ = [
     "PowerSeries",
@@ -29,7 +29,7 @@ __all__ = [
 class Slot(FlexModel):
     """A time slot ``[start, start + duration)``."""
 
-    start: AwareDatetime = Field(description="Beginning of the slot (timezone-aware).")
+    start: Instant = Field(description="Beginning of the slot (timezone-aware).")
     duration: PositiveDuration = Field(description="Length of the slot (ISO 8601 duration).")
 
     @property

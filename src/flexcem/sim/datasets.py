@@ -76,7 +76,7 @@ class CityLearnData:
     ) -> CityLearnData:
         if not len(pricing) == len(carbon) == len(building):
             raise ValueError("pricing, carbon intensity and building files differ in length")
-        for index, row in enumerate(building[:24 * 7]):
+        for index, row in enumerate(building[: 24 * 7]):
             instant = DATA_START + index * _HOUR
             if int(row["day_type"]) != instant.isoweekday() or int(row["hour"]) != instant.hour + 1:
                 raise ValueError(f"row {index + 2}: day_type/hour do not match the calendar from {DATA_START}")

@@ -118,8 +118,7 @@ class DemoRun:
     def site_power_w(self) -> list[float]:
         """Site power per slot [W]: base load and every device."""
         return [
-            base + sum(device.power_w[index] for device in self.devices)
-            for index, base in enumerate(self.base_load_w)
+            base + sum(device.power_w[index] for device in self.devices) for index, base in enumerate(self.base_load_w)
         ]
 
     @property
@@ -142,8 +141,14 @@ class DemoRun:
 class _Home:
     """The demo home on one bus: retailer, CEM, three devices."""
 
-    def __init__(self, scenario: DemoScenario, clock: SimulatedClock, data: CityLearnData, mode: Mode,
-                 timeline: Timeline) -> None:
+    def __init__(
+        self,
+        scenario: DemoScenario,
+        clock: SimulatedClock,
+        data: CityLearnData,
+        mode: Mode,
+        timeline: Timeline,
+    ) -> None:
         self.scenario = scenario
         self.clock = clock
         self.data = data
@@ -288,8 +293,9 @@ def _final_prices(home: _Home, starts: list[datetime], slot: timedelta) -> tuple
     return prices, co2
 
 
-def _outcome(device: DeviceAgent, scenario: DemoScenario, starts: list[datetime], prices: list[float],
-             co2: list[float]) -> DeviceOutcome:
+def _outcome(
+    device: DeviceAgent, scenario: DemoScenario, starts: list[datetime], prices: list[float], co2: list[float]
+) -> DeviceOutcome:
     job = device.job
     assert job is not None
     hours = scenario.slot.total_seconds() / 3600.0

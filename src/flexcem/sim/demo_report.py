@@ -10,6 +10,8 @@ from flexcem.sim.demo import DemoRun, DemoScenario, DeviceOutcome
 
 __all__ = ["comparison_lines", "summary", "write_plot", "write_summary"]
 
+_COLOURS = {"washing_machine": "tab:blue", "electric_vehicle": "tab:green", "dishwasher": "tab:orange"}
+
 
 def _device_summary(device: DeviceOutcome) -> dict[str, Any]:
     return {
@@ -119,19 +121,28 @@ def write_plot(path: Path, scenario: DemoScenario, planned: DemoRun, at_once: De
     co2_axis = price_axis.twinx()
     co2_axis.stairs(planned.co2_g_per_kwh, edges, color="tab:gray", linestyle=":", label="CO2")
     co2_axis.set_ylabel("g CO2/kWh")
-    price_axis.legend(loc="upper left")
-    for axis, run, title in ((axes[1], planned, "planned by the CEM"), (axes[2], at_once, "everything at once")):
+    handles = price_axis.get_legend_handles_labels()[0] + co2_axis.get_legend_handles_labels()[0]
+    price_axis.legend(handles=handles, loc="upper left")
+    for axis, run, title in (
+        (axes[1], planned, "planned by the CEM"),
+        (axes[2], at_once, "everything at once"),
+    ):
         baseline = [0.0] * len(times)
         layers = [("base load", run.base_load_w, "lightgray")] + [
-            (device.device_id, device.power_w, None) for device in run.devices
+            (device.device_id, device.power_w, _COLOURS.get(device.kind, "tab:purple")) for device in run.devices
         ]
         for label, power, color in layers:
             top = [b + p / 1000.0 for b, p in zip(baseline, power, strict=True)]
             axis.stairs(top, edges, baseline=baseline, fill=True, label=label, color=color, alpha=0.85)
             baseline = top
         axis.stairs([p / 1000.0 for p in run.site_power_w], edges, color="black", linewidth=1.0, label="site")
-        axis.axhline(scenario.site_import_limit_w / 1000.0, color="tab:red", linestyle="--", linewidth=1.0,
-                     label="import limit")
+        axis.axhline(
+            scenario.site_import_limit_w / 1000.0,
+            color="tab:red",
+            linestyle="--",
+            linewidth=1.0,
+            label="import limit",
+        )
         axis.set_ylabel("kW")
         axis.set_title(f"{title}: devices cost {run.devices_cost:.3f} {run.currency}")
         axis.legend(loc="upper left", ncols=3, fontsize="small")

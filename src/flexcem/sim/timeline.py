@@ -29,7 +29,13 @@ from flexcem.model import (
 
 __all__ = ["Timeline", "TimelineEntry"]
 
-_SHOWN_STATES = {DeviceState.RUNNING, DeviceState.PAUSED, DeviceState.FINISHED, DeviceState.ABORTED, DeviceState.FAILED}
+_SHOWN_STATES = {
+    DeviceState.RUNNING,
+    DeviceState.PAUSED,
+    DeviceState.FINISHED,
+    DeviceState.ABORTED,
+    DeviceState.FAILED,
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class Timeline:
         recipient = "everyone" if recipient == "all" else recipient
         self.add(envelope.created, f"{sender} → {recipient}", text)
 
-    def _describe(self, body: FlexModel) -> str | None:  # noqa: PLR0911 - one branch per message type
+    def _describe(self, body: FlexModel) -> str | None:
         clock = self._clock
         if isinstance(body, PriceEnvironmentProfile):
             prices = [slot.price_per_kwh for slot in body.slots]
@@ -109,7 +115,9 @@ class Timeline:
         if isinstance(body, SlotShiftResponse):
             return "confirms the new profile" if body.accepted else f"refuses the new profile: {body.reason}"
         if isinstance(body, CostEstimate):
-            return f"expected cost {body.expected_cost:.3f} {body.currency} for {body.expected_energy_wh / 1000:.2f} kWh"
+            return (
+                f"expected cost {body.expected_cost:.3f} {body.currency} for {body.expected_energy_wh / 1000:.2f} kWh"
+            )
         if isinstance(body, DeviceStatus) and body.state in _SHOWN_STATES:
             extra = f", {body.energy_wh / 1000:.2f} kWh" if body.state is DeviceState.FINISHED else ""
             return f"{body.state.value}{extra}"

@@ -1,0 +1,191 @@
+"""Accumulates a MILP as numpy arrays and hands it to HiGHS in one piece.
+
+Device formulations add blocks of columns, rows and coefficients (COO triplets) and objective terms at one
+of the lexicographic :class:`Level` s. :meth:`ModelBuilder.to_lp` merges everything into a column-wise
+(CSC) :class:`highspy.HighsLp` with one objective vector; nothing is built row by row through Python
+expression objects.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+
+from flexcem.planner.grid import FloatArray, IntArray
+
+__all__ = ["ColumnKind", "Level", "ModelBuilder"]
+
+INF = float(highspy.kHighsInf)
+
+
+class Level(IntEnum):
+    """Objective levels, most important first (see docs/planner.md, "Objective")."""
+
+    VIOLATION = 0
+    """Soft-constraint violations in violation units (kWh of site excess, kWh of shortfall, hours late)."""
+    CO2 = 1
+    """CO2 of the objective "co2" or of devices whose incentive is "greenest" (normalised)."""
+    COST = 2
+    """Energy cost, move penalties and the tiny tie-breaks (normalised currency)."""
+
+
+class ColumnKind(IntEnum):
+    """Variable types, with the values of :class:`highspy.HighsVarType`."""
+
+    CONTINUOUS = 0
+    INTEGER = 1
+    SEMI_CONTINUOUS = 2
+
+
+_HIGHS_TYPES = {
+    ColumnKind.CONTINUOUS: highspy.HighsVarType.kContinuous,
+    ColumnKind.INTEGER: highspy.HighsVarType.kInteger,
+    ColumnKind.SEMI_CONTINUOUS: highspy.HighsVarType.kSemiContinuous,
+}
+
+
+def _as_array(value: float | npt.ArrayLike, size: int) -> FloatArray:
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        return np.full(size, float(array))
+    if array.shape != (size,):
+        raise ValueError(f"expected {size} values, got shape {array.shape}")
+    return array
+
+
+class ModelBuilder:
+    """Columns, rows, coefficients and per-level objectives of one planning MILP."""
+
+    def __init__(self) -> None:
+        self.num_cols = 0
+        self.num_rows = 0
+        self._col_lower: list[FloatArray] = []
+        self._col_upper: list[FloatArray] = []
+        self._col_kind: list[npt.NDArray[np.int8]] = []
+        self._row_lower: list[FloatArray] = []
+        self._row_upper: list[FloatArray] = []
+        self._entry_rows: list[IntArray] = []
+        self._entry_cols: list[IntArray] = []
+        self._entry_values: list[FloatArray] = []
+        self._objective: dict[Level, tuple[list[IntArray], list[FloatArray]]] = {level: ([], []) for level in Level}
+
+    # -- columns and rows ------------------------------------------------------------------------------
+    def add_columns(
+        self,
+        count: int,
+        lower: float | npt.ArrayLike = 0.0,
+        upper: float | npt.ArrayLike = INF,
+        kind: ColumnKind = ColumnKind.CONTINUOUS,
+    ) -> IntArray:
+        """Add ``count`` columns with the given bounds; returns their indices."""
+        indices = np.arange(self.num_cols, self.num_cols + count, dtype=np.int64)
+        self.num_cols += count
+        self._col_lower.append(_as_array(lower, count))
+        self._col_upper.append(_as_array(upper, count))
+        self._col_kind.append(np.full(count, int(kind), dtype=np.int8))
+        return indices
+
+    def add_binaries(self, count: int) -> IntArray:
+        """Add ``count`` 0/1 columns; returns their indices."""
+        return self.add_columns(count, 0.0, 1.0, ColumnKind.INTEGER)
+
+    def add_rows(self, count: int, lower: float | npt.ArrayLike = -INF, upper: float | npt.ArrayLike = INF) -> IntArray:
+        """Add ``count`` rows ``lower ≤ a·x ≤ upper`` (coefficients via :meth:`add_entries`)."""
+        indices = np.arange(self.num_rows, self.num_rows + count, dtype=np.int64)
+        self.num_rows += count
+        self._row_lower.append(_as_array(lower, count))
+        self._row_upper.append(_as_array(upper, count))
+        return indices
+
+    def add_entries(self, rows: npt.ArrayLike, cols: npt.ArrayLike, values: npt.ArrayLike) -> None:
+        """Add matrix coefficients as COO triplets; duplicates are summed."""
+        r = np.asarray(rows, dtype=np.int64).ravel()
+        c = np.asarray(cols, dtype=np.int64).ravel()
+        v = np.asarray(values, dtype=np.float64).ravel()
+        if not r.shape == c.shape == v.shape:
+            raise ValueError("rows, cols and values differ in length")
+        self._entry_rows.append(r)
+        self._entry_cols.append(c)
+        self._entry_values.append(v)
+
+    def add_objective(self, level: Level, cols: npt.ArrayLike, coefs: npt.ArrayLike) -> None:
+        """Add objective coefficients at ``level``; repeated columns add up."""
+        c = np.asarray(cols, dtype=np.int64).ravel()
+        v = np.broadcast_to(np.asarray(coefs, dtype=np.float64), c.shape).ravel()
+        cols_list, coefs_list = self._objective[level]
+        cols_list.append(c)
+        coefs_list.append(np.array(v))
+
+    # -- assembly --------------------------------------------------------------------------------------
+    def objective(self, level: Level) -> FloatArray:
+        """Dense objective vector of ``level``."""
+        vector = np.zeros(self.num_cols)
+        cols_list, coefs_list = self._objective[level]
+        if cols_list:
+            np.add.at(vector, np.concatenate(cols_list), np.concatenate(coefs_list))
+        return vector
+
+    @property
+    def col_lower(self) -> FloatArray:
+        """Lower bounds of all columns."""
+        return np.concatenate(self._col_lower) if self._col_lower else np.zeros(0)
+
+    @property
+    def col_upper(self) -> FloatArray:
+        """Upper bounds of all columns."""
+        return np.concatenate(self._col_upper) if self._col_upper else np.zeros(0)
+
+    @property
+    def col_kind(self) -> npt.NDArray[np.int8]:
+        """:class:`ColumnKind` of all columns."""
+        return np.concatenate(self._col_kind) if self._col_kind else np.zeros(0, dtype=np.int8)
+
+    def matrix_coo(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """All coefficients as (rows, cols, values), duplicates summed, sorted column-major."""
+        if not self._entry_rows:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0)
+        rows = np.concatenate(self._entry_rows)
+        cols = np.concatenate(self._entry_cols)
+        values = np.concatenate(self._entry_values)
+        key = cols * max(self.num_rows, 1) + rows
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        values = values[order]
+        first = np.ones(key.size, dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        starts = np.flatnonzero(first)
+        summed = np.add.reduceat(values, starts) if starts.size else values
+        unique = key[starts]
+        keep = summed != 0.0
+        unique = unique[keep]
+        rows_out = unique % max(self.num_rows, 1)
+        cols_out = unique // max(self.num_rows, 1)
+        return rows_out, cols_out, summed[keep]
+
+    def to_lp(self, cost: FloatArray) -> highspy.HighsLp:
+        """The model as a column-wise :class:`highspy.HighsLp` with objective ``cost``."""
+        rows, cols, values = self.matrix_coo()
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.num_cols
+        lp.num_row_ = self.num_rows
+        lp.col_cost_ = np.ascontiguousarray(cost, dtype=np.float64)
+        lp.col_lower_ = self.col_lower
+        lp.col_upper_ = self.col_upper
+        lp.row_lower_ = np.concatenate(self._row_lower) if self._row_lower else np.zeros(0)
+        lp.row_upper_ = np.concatenate(self._row_upper) if self._row_upper else np.zeros(0)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.num_col_ = self.num_cols
+        lp.a_matrix_.num_row_ = self.num_rows
+        start = np.zeros(self.num_cols + 1, dtype=np.int32)
+        np.cumsum(np.bincount(cols, minlength=self.num_cols), out=start[1:])
+        lp.a_matrix_.start_ = start
+        lp.a_matrix_.index_ = rows.astype(np.int32)
+        lp.a_matrix_.value_ = values
+        kinds = self.col_kind
+        if np.any(kinds != ColumnKind.CONTINUOUS):
+            lp.integrality_ = [_HIGHS_TYPES[ColumnKind(int(kind))] for kind in kinds]
+        return lp

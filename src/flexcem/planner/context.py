@@ -1,0 +1,83 @@
+"""The data every formulation shares: the grid and the problem's prices, CO2 and committed load on it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from flexcem.model.tariff import PriceSlot
+from flexcem.model.timeseries import Slot
+from flexcem.planner.grid import MICROSECOND, FloatArray, IntArray, TimeGrid, later, step_average
+from flexcem.planner.objective import Scales
+
+if TYPE_CHECKING:
+    from flexcem.planner.problem import PlanningProblem
+
+__all__ = ["PlanningContext", "resample_slots"]
+
+
+def resample_slots(grid: TimeGrid, slots: Sequence[Slot], values: Sequence[float]) -> FloatArray:
+    """Time-weighted average per grid slot of ``values`` held over ``slots`` (overlaps add, gaps are 0)."""
+    starts = [float(grid.offset_us(slot.start)) for slot in slots]
+    ends = [float(grid.offset_us(slot.start) + slot.duration // MICROSECOND) for slot in slots]
+    return step_average(starts, ends, values, grid.edges_us)
+
+
+def _co2(grid: TimeGrid, prices: Sequence[PriceSlot]) -> FloatArray | None:
+    inside = [slot for slot in prices if later(slot.start, slot.duration) > grid.start and slot.start < grid.end]
+    if not inside or any(slot.co2_g_per_kwh is None for slot in inside):
+        return None
+    return resample_slots(grid, inside, [float(slot.co2_g_per_kwh or 0.0) for slot in inside])
+
+
+@dataclass(frozen=True)
+class PlanningContext:
+    """A problem's data on its planning grid, and where the site balance rows are."""
+
+    grid: TimeGrid
+    price: FloatArray
+    """Import price per slot [currency/kWh]."""
+    export_price: FloatArray
+    """Export remuneration per slot [currency/kWh]."""
+    co2: FloatArray | None
+    """CO2 intensity per slot [g/kWh]; None when the prices carry none."""
+    committed_kw: FloatArray
+    """Committed load per slot [kW], consumption positive."""
+    scales: Scales
+    objective: Literal["cost", "co2"]
+    site_rows: IntArray
+    """Row index of each slot's site power balance."""
+
+    @classmethod
+    def of(cls, problem: PlanningProblem, site_rows: IntArray | None = None) -> PlanningContext:
+        """Resample the problem's prices, CO2 and committed load onto its grid."""
+        grid = problem.grid()
+        price = resample_slots(grid, problem.prices, [slot.price_per_kwh for slot in problem.prices])
+        export_price = resample_slots(
+            grid, problem.export_prices, [slot.price_per_kwh for slot in problem.export_prices]
+        )
+        co2 = _co2(grid, problem.prices)
+        committed = problem.site.committed_load
+        committed_kw = resample_slots(grid, committed, [slot.power_w / 1000.0 for slot in committed])
+        return cls(
+            grid=grid,
+            price=price,
+            export_price=export_price,
+            co2=co2,
+            committed_kw=committed_kw,
+            scales=Scales.of(price, export_price, co2),
+            objective=problem.objective,
+            site_rows=site_rows if site_rows is not None else np.arange(grid.count, dtype=np.int64),
+        )
+
+    @property
+    def slot_hours(self) -> float:
+        """Length of a planning slot [h]."""
+        return self.grid.slot_hours
+
+    def completion_fraction(self, offset_us: float | FloatArray) -> FloatArray:
+        """How far into the horizon ``offset_us`` lies (0 at the start, 1 at the end)."""
+        return np.asarray(offset_us, dtype=np.float64) / float(max(self.grid.end_us, 1))

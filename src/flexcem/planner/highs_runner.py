@@ -1,0 +1,339 @@
+"""HiGHS for the planner's lexicographic levels: the LP relaxation first, the MILP when it must.
+
+Two :class:`highspy.Highs` instances hold the same model, passed once each: the MILP and its LP relaxation
+(no integrality, semi-continuous columns relaxed to ``[0, upper]``). Each level sets the objective of both
+and adds the bound row of the level above to both. :meth:`HighsRunner.run` then
+
+1. solves the relaxation: its optimum ``L`` is a lower bound of the MILP;
+2. if the relaxed solution is integral, it is MILP-optimal: done;
+3. else dives: fixes the most decided fractional choice (the model's :class:`Rounding`), re-solves the
+   relaxation, and again until the choices are integral; rounds what is left, fixes the discrete columns,
+   re-solves the LP for the continuous ones (switching semi-continuous columns below their minimum on or
+   off) and gets a feasible ``U``; failing that (or the gap), solves the MILP with the discrete columns
+   fixed, which leaves only the semi-continuous ones; when ``U − L ≤ mip_rel_gap·|U|`` that plan is optimal
+   within the gap;
+4. else runs the MILP, and keeps the rounded plan if HiGHS finds nothing better in time.
+
+Steps 1–3 take a few LP solves, much less than HiGHS's MIP root processing on these small models.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+
+from flexcem.planner.builder import ColumnKind
+from flexcem.planner.grid import FloatArray, IntArray
+from flexcem.planner.highs_banner import silence_banner
+
+__all__ = ["HighsRunner", "Rounding", "RunResult", "remaining"]
+
+_INTEGRAL = 1e-6
+"""Tolerance of integrality and of semi-continuous minima."""
+_ABS_GAP = 1e-6
+"""Absolute gap (objective units) under which a rounded plan is accepted whatever the relative gap."""
+_REPAIRS = 8
+"""Most rounds of switching semi-continuous columns on or off."""
+_TIE = 1e-6
+"""Relative difference under which two roundings count as equally good (far below the MIP gap)."""
+
+
+class Rounding(Protocol):
+    """What the runner needs from the model to round a relaxed solution."""
+
+    def is_integral(self, x: FloatArray) -> bool:
+        """Whether the discrete choices of ``x`` are integral."""
+        ...
+
+    def round(self, x_relaxed: FloatArray, cost: FloatArray) -> FloatArray:
+        """A copy of ``x_relaxed`` with rounded discrete choices."""
+        ...
+
+    def dive(self, x_relaxed: FloatArray) -> tuple[IntArray, FloatArray] | None:
+        """Columns of one fractional choice and the 0/1 values to fix them at; None when all are integral."""
+        ...
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one level's solve produced."""
+
+    x: FloatArray | None
+    """The column values, or None when HiGHS has no feasible solution."""
+    optimal: bool
+    """Whether optimality within the gap is proven."""
+    time_limited: bool
+    """Whether the time limit stopped HiGHS."""
+    mip_gap: float
+    """Relative gap between the plan and the best bound (0 when proven exactly)."""
+    method: str
+    """How: 'relaxation' (integral LP), 'rounding' (rounded LP within the gap), 'fixed_mip' (the MILP with
+    the rounded choices fixed, within the gap), 'mip' or 'lp' (a model without discrete columns)."""
+    from_start: bool = False
+    """Whether ``x`` is the plan the run started from (the solver found nothing better in time)."""
+
+
+def _silent() -> highspy.Highs:
+    silence_banner()
+    highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def remaining(deadline: float) -> float:
+    """Seconds left until ``deadline`` (a :func:`time.perf_counter` value)."""
+    return deadline - time.perf_counter()
+
+
+class HighsRunner:
+    """The MILP and its LP relaxation in HiGHS, silent, with the planner's options."""
+
+    def __init__(self) -> None:
+        self.mip = _silent()
+        self.lp = _silent()
+        self.num_cols = 0
+        self.cost = np.zeros(0)
+        self.offset = 0.0
+        self.discrete = np.zeros(0, dtype=np.int64)
+        self.semi = np.zeros(0, dtype=np.int64)
+        self.lower = np.zeros(0)
+        self.upper = np.zeros(0)
+
+    def load(self, lp: highspy.HighsLp, kinds: npt.NDArray[np.int8]) -> None:
+        """Pass the model (with the :class:`ColumnKind` of every column) to both instances, once."""
+        self.num_cols = int(lp.num_col_)
+        self.cost = np.array(lp.col_cost_, dtype=np.float64)
+        self.lower = np.array(lp.col_lower_, dtype=np.float64)
+        self.upper = np.array(lp.col_upper_, dtype=np.float64)
+        self.discrete = np.flatnonzero(kinds == ColumnKind.INTEGER)
+        self.semi = np.flatnonzero(kinds == ColumnKind.SEMI_CONTINUOUS)
+        if self.mip.passModel(lp) == highspy.HighsStatus.kError:
+            raise RuntimeError("HiGHS refused the planning model")
+        if self.integer:
+            relaxed_lower = self.lower.copy()
+            relaxed_lower[self.semi] = 0.0
+            lp.integrality_ = []
+            lp.col_lower_ = relaxed_lower
+            self.lp.passModel(lp)
+
+    @property
+    def integer(self) -> bool:
+        """Whether the model has discrete or semi-continuous columns."""
+        return bool(self.discrete.size or self.semi.size)
+
+    def set_objective(self, cost: FloatArray, offset: float = 0.0) -> None:
+        """Replace the objective vector and its constant ``offset``.
+
+        The relative MIP gap is measured on the objective with its offset: an offset that cancels the
+        (nearly constant) value of bounded upper levels keeps the gap about the level being solved.
+        """
+        self.cost = np.ascontiguousarray(cost, dtype=np.float64)
+        self.offset = float(offset)
+        indices = np.arange(self.num_cols, dtype=np.int32)
+        for highs in self._instances():
+            highs.changeColsCost(self.num_cols, indices, self.cost)
+            highs.changeObjectiveOffset(self.offset)
+
+    def value(self, x: FloatArray) -> float:
+        """Objective value of ``x``, with the offset."""
+        return float(self.cost @ x) + self.offset
+
+    def add_bound(self, coefs: FloatArray, upper: float) -> None:
+        """Add the row ``coefs · x ≤ upper`` (the bound of a solved level)."""
+        nonzero = np.flatnonzero(coefs)
+        index = nonzero.astype(np.int32)
+        values = coefs[nonzero].astype(np.float64)
+        for highs in self._instances():
+            highs.addRow(-highspy.kHighsInf, upper, nonzero.size, index, values)
+
+    def _instances(self) -> tuple[highspy.Highs, ...]:
+        return (self.mip, self.lp) if self.integer else (self.mip,)
+
+    # -- solving -------------------------------------------------------------------------------------
+    def run(
+        self, *, time_limit_s: float, mip_rel_gap: float, start: FloatArray | None, rounding: Rounding | None
+    ) -> RunResult:
+        """Solve with the current objective (see the module docstring); ``start`` is the fallback plan."""
+        if not self.integer:
+            result = self._solve_mip(time_limit_s, mip_rel_gap, start)
+            return RunResult(
+                x=result.x,
+                optimal=result.optimal,
+                time_limited=result.time_limited,
+                mip_gap=result.mip_gap,
+                method="lp",
+                from_start=result.from_start,
+            )
+        if rounding is not None:
+            quick, rounded = self._relaxation_first(time_limit_s, mip_rel_gap, rounding)
+            if quick is not None:
+                return quick
+            if rounded is not None:
+                start = rounded
+        return self._solve_mip(time_limit_s, mip_rel_gap, start)
+
+    def _solve_lp(self, time_limit_s: float) -> FloatArray | None:
+        self.lp.setOptionValue("time_limit", max(time_limit_s, 1e-3))
+        self.lp.run()
+        if self.lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.array(self.lp.getSolution().col_value, dtype=np.float64)
+
+    def _set_lp_bounds(self, cols: IntArray, lower: FloatArray, upper: FloatArray) -> None:
+        if cols.size:
+            self.lp.changeColsBounds(cols.size, cols.astype(np.int32), lower, upper)
+
+    def _below_minimum(self, x: FloatArray) -> IntArray:
+        values = x[self.semi]
+        low = (values > _INTEGRAL) & (values < self.lower[self.semi] - _INTEGRAL)
+        result: IntArray = self.semi[low]
+        return result
+
+    def _switch(self, low: IntArray, x: FloatArray, deadline: float) -> FloatArray | None:
+        """Decide semi-continuous columns that sit between 0 and their minimum, all at once.
+
+        Options: all on (at least the minimum; the others make room), those at half their minimum or more
+        on and the rest off, or all off (their share moves to where it can reach the minimum); the
+        objective picks, the first on a tie. The decisions stay for the later rounds.
+        """
+        on_half = x[low] >= 0.5 * self.lower[low]
+        # All on first: on a tie, on ends the search, while off only moves the share to another slot.
+        options = [np.ones(low.size, dtype=bool), on_half, np.zeros(low.size, dtype=bool)]
+        results: list[tuple[float, FloatArray, npt.NDArray[np.bool_]]] = []
+        tried: set[bytes] = set()
+        for on in options:
+            if on.tobytes() in tried:
+                continue
+            tried.add(on.tobytes())
+            self._set_lp_bounds(low, np.where(on, self.lower[low], 0.0), np.where(on, self.upper[low], 0.0))
+            candidate = self._solve_lp(remaining(deadline))
+            if candidate is not None:
+                results.append((self.value(candidate), candidate, on))
+        if not results:
+            return None
+        least = min(value for value, _, _ in results)
+        best = next(item for item in results if item[0] <= least + _TIE * max(1.0, abs(least)))
+        on = best[2]
+        self._set_lp_bounds(low, np.where(on, self.lower[low], 0.0), np.where(on, self.upper[low], 0.0))
+        return best[1]
+
+    def _relaxation_first(
+        self, time_limit_s: float, gap: float, rounding: Rounding
+    ) -> tuple[RunResult | None, FloatArray | None]:
+        """Steps 1–3 of the module docstring: a result within the gap, or None and the best plan found."""
+        deadline = time.perf_counter() + time_limit_s
+        relaxed = self._solve_lp(time_limit_s)
+        if relaxed is None:
+            return None, None
+        bound = self.value(relaxed)
+        if rounding.is_integral(relaxed) and not self._below_minimum(relaxed).size:
+            return RunResult(x=relaxed, optimal=True, time_limited=False, mip_gap=0.0, method="relaxation"), None
+        fixed = self._dive(relaxed, rounding, deadline)
+        if fixed is None:
+            return None, None
+        best: FloatArray | None = None
+        for method in ("rounding", "fixed_mip"):
+            if method == "fixed_mip" and not self.semi.size:
+                break
+            x = self._complete(fixed, deadline) if method == "rounding" else self._fixed_mip(fixed, deadline, gap)
+            if x is None:
+                continue
+            x[self.discrete] = fixed
+            if best is None or self.value(x) < self.value(best):
+                best = x
+            value = self.value(x)
+            difference = max(value - bound, 0.0)
+            if difference <= max(gap * abs(value), _ABS_GAP):
+                relative = difference / abs(value) if abs(value) > 0 else 0.0
+                return RunResult(x=x, optimal=True, time_limited=False, mip_gap=relative, method=method), None
+        return None, best
+
+    def _dive(self, relaxed: FloatArray, rounding: Rounding, deadline: float) -> FloatArray | None:
+        """Fix the most decided fractional choice and re-solve until integral; the discrete values."""
+        x: FloatArray | None = relaxed
+        try:
+            for _ in range(self.discrete.size):
+                assert x is not None
+                step = rounding.dive(x)
+                if step is None:
+                    break
+                cols, values = step
+                self._set_lp_bounds(cols, values, values)
+                x = self._solve_lp(remaining(deadline))
+                if x is None:
+                    return None
+            assert x is not None
+            fixed: FloatArray = np.round(rounding.round(x, self.cost)[self.discrete])
+            return fixed
+        finally:
+            self._set_lp_bounds(self.discrete, self.lower[self.discrete], self.upper[self.discrete])
+
+    def _complete(self, fixed: FloatArray, deadline: float) -> FloatArray | None:
+        """The LP with the discrete columns fixed, semi-continuous columns switched on or off until valid."""
+        repaired: list[IntArray] = []
+        self._set_lp_bounds(self.discrete, fixed, fixed)
+        try:
+            x = self._solve_lp(remaining(deadline))
+            for _ in range(_REPAIRS):
+                if x is None:
+                    break
+                low = self._below_minimum(x)
+                if not low.size:
+                    break
+                repaired.append(low)
+                x = self._switch(low, x, deadline)
+            if x is None or self._below_minimum(x).size:
+                return None
+            return x
+        finally:
+            self._set_lp_bounds(self.discrete, self.lower[self.discrete], self.upper[self.discrete])
+            for low in repaired:
+                self._set_lp_bounds(low, np.zeros(low.size), self.upper[low])
+
+    def _fixed_mip(self, fixed: FloatArray, deadline: float, gap: float) -> FloatArray | None:
+        """The MILP with the discrete columns fixed: only the semi-continuous columns are left to decide."""
+        cols = self.discrete.astype(np.int32)
+        highs = self.mip
+        highs.changeColsBounds(cols.size, cols, fixed, fixed)
+        try:
+            highs.setOptionValue("time_limit", max(remaining(deadline), 1e-3))
+            highs.setOptionValue("mip_rel_gap", gap)
+            highs.run()
+            if highs.getInfo().primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+                return None
+            return np.array(highs.getSolution().col_value, dtype=np.float64)
+        finally:
+            highs.changeColsBounds(cols.size, cols, self.lower[self.discrete], self.upper[self.discrete])
+
+    def _solve_mip(self, time_limit_s: float, gap: float, start: FloatArray | None) -> RunResult:
+        """Run the MILP. ``start`` is not handed to HiGHS: with presolve on, HiGHS 1.16 may return a given
+        start as optimal (its objective is mis-mapped in the reduced space). It is kept instead, and
+        returned when HiGHS finds nothing as good."""
+        highs = self.mip
+        highs.setOptionValue("time_limit", max(time_limit_s, 1e-3))
+        highs.setOptionValue("mip_rel_gap", gap)
+        highs.run()
+        status = highs.getModelStatus()
+        info = highs.getInfo()
+        has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+        x = np.array(highs.getSolution().col_value, dtype=np.float64) if has_solution else None
+        mip_gap = float(info.mip_gap) if self.integer and has_solution else 0.0
+        if not has_solution or not np.isfinite(mip_gap):
+            mip_gap = 1.0
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        from_start = False
+        if start is not None and (x is None or self.value(start) < self.value(x) - _ABS_GAP):
+            x, optimal, from_start = start, False, True
+        return RunResult(
+            x=x,
+            optimal=optimal,
+            time_limited=status == highspy.HighsModelStatus.kTimeLimit,
+            mip_gap=max(mip_gap, 0.0),
+            method="mip",
+            from_start=from_start,
+        )
