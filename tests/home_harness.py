@@ -50,6 +50,28 @@ def real_prices(start: datetime, end: datetime) -> Sequence[PriceSlot]:
     return DATA.price_slots(start, end)
 
 
+def solar_rich_prices(sunny_from: int, sunny_until: int) -> Callable[[datetime, datetime], list[PriceSlot]]:
+    """A tariff where price and CO2 disagree: from ``sunny_from`` to ``sunny_until`` o'clock (local) energy is
+    clean but dear (0.33/kWh, 130 g/kWh), the rest of the day cheap but carbon-heavy (0.19/kWh, 440 g/kWh)."""
+
+    def prices(start: datetime, end: datetime) -> list[PriceSlot]:
+        slots, cursor = [], start
+        while cursor < end:
+            sunny = sunny_from <= cursor.astimezone(ZONE).hour < sunny_until
+            slots.append(
+                PriceSlot(
+                    start=cursor,
+                    duration=timedelta(hours=1),
+                    price_per_kwh=0.33 if sunny else 0.19,
+                    co2_g_per_kwh=130.0 if sunny else 440.0,
+                )
+            )
+            cursor += timedelta(hours=1)
+        return slots
+
+    return prices
+
+
 @dataclass
 class Home:
     """One home on one bus."""

@@ -7,13 +7,11 @@ charging profile … If none is sent, the stored incentive program is used."
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from flexcem.cem import CemSettings
-from flexcem.model import DeviceState, IncentiveProgram, PriceSlot
-from home_harness import Home, hours, local, run_home, settle
+from flexcem.model import DeviceState, IncentiveProgram
+from home_harness import Home, local, run_home, settle, solar_rich_prices
 
 EVENING = local(2021, 6, 15, 17, 45)
 EIGHT_AM = local(2021, 6, 16, 8, 0)
@@ -34,23 +32,6 @@ def test_ev_is_charged_to_its_target_by_8am_and_avoids_the_peak() -> None:
     run_home(scenario, start=EVENING)
 
 
-def _solar_day(start: datetime, end: datetime) -> list[PriceSlot]:
-    """A solar-rich tariff: midday energy is clean but dear, night energy cheap but carbon-heavy."""
-    slots, cursor = [], start
-    while cursor < end:
-        midday = 10 <= cursor.astimezone(EVENING.tzinfo).hour < 16
-        slots.append(
-            PriceSlot(
-                start=cursor,
-                duration=hours(1),
-                price_per_kwh=0.32 if midday else 0.18,
-                co2_g_per_kwh=120.0 if midday else 450.0,
-            )
-        )
-        cursor += hours(1)
-    return slots
-
-
 def _charged_at(incentive: IncentiveProgram | None, default: IncentiveProgram) -> tuple[float, float]:
     """Energy charged in the midday hours and outside them [Wh]."""
     settings = CemSettings(tariff_sources=("home/retailer",), default_incentive=default)
@@ -64,7 +45,7 @@ def _charged_at(incentive: IncentiveProgram | None, default: IncentiveProgram) -
         midday = ev.power.energy_wh(local(2021, 6, 15, 10, 0), local(2021, 6, 15, 16, 0))
         return midday, ev.job.energy_wh - midday
 
-    return run_home(scenario, start=local(2021, 6, 15, 9, 0), prices=_solar_day, settings=settings)
+    return run_home(scenario, start=local(2021, 6, 15, 9, 0), prices=solar_rich_prices(10, 16), settings=settings)
 
 
 def test_cheapest_and_greenest_charge_at_different_times() -> None:

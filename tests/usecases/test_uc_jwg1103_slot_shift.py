@@ -17,11 +17,10 @@ from flexcem.model import (
     IncentiveProgram,
     PowerSeries,
     PowerSlot,
-    PriceSlot,
     SlotShift,
     SlotShiftResponse,
 )
-from home_harness import Home, hours, local, raise_prices, run_home, settle
+from home_harness import Home, hours, local, raise_prices, run_home, settle, solar_rich_prices
 
 NOON = local(2021, 6, 15, 12, 0)
 EVENING = local(2021, 6, 15, 22, 0)
@@ -62,21 +61,6 @@ def test_tariff_update_shifts_only_devices_that_have_not_started() -> None:
 def test_user_selecting_a_new_optimisation_scheme_reschedules() -> None:
     """Prices and CO2 disagree (a solar-rich afternoon: clean but dear); the user switches to "greenest"."""
 
-    def solar_day(start: datetime, end: datetime) -> list[PriceSlot]:
-        slots, cursor = [], start
-        while cursor < end:
-            afternoon = 12 <= cursor.astimezone(NOON.tzinfo).hour < 17
-            slots.append(
-                PriceSlot(
-                    start=cursor,
-                    duration=hours(1),
-                    price_per_kwh=0.35 if afternoon else 0.20,
-                    co2_g_per_kwh=150.0 if afternoon else 420.0,
-                )
-            )
-            cursor += hours(1)
-        return slots
-
     async def scenario(home: Home) -> None:
         washer = await home.washer()
         washer.prepare("cotton_40", latest_end=EVENING)
@@ -91,7 +75,7 @@ def test_user_selecting_a_new_optimisation_scheme_reschedules() -> None:
         assert greenest.astimezone(NOON.tzinfo).hour >= 12 and greenest + hours(2) <= local(2021, 6, 15, 17, 0)
         assert len(home.messages(SlotShift)) == 1
 
-    run_home(scenario, start=local(2021, 6, 15, 10, 0), prices=solar_day)
+    run_home(scenario, start=local(2021, 6, 15, 10, 0), prices=solar_rich_prices(12, 17))
 
 
 def test_charging_power_never_exceeds_the_slot_power_of_the_profile() -> None:
