@@ -47,9 +47,12 @@ from flexcem.model import (
     PowerSequence,
     PowerSeries,
     PowerSlot,
+    Presence,
+    PresenceState,
     PriceEnvironmentProfile,
     PriceSlot,
     ProfileSlot,
+    ServiceDescriptor,
     SimpleCommand,
     SlotShift,
     SlotShiftResponse,
@@ -373,6 +376,15 @@ MESSAGE_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "CommandResult": command_results(),
     "PriceEnvironmentProfile": price_profiles,
     "TimeSeries": time_series,
+    "Presence": st.builds(Presence, address=addresses, state=st.sampled_from(PresenceState), since=datetimes),
+    "ServiceDescriptor": st.builds(
+        ServiceDescriptor,
+        name=identifiers,
+        address=addresses,
+        message_types=st.lists(identifiers, max_size=4).map(tuple),
+        schema_version=st.from_regex(r"[0-9]{1,2}\.[0-9]{1,2}", fullmatch=True),
+        description=optional_texts(256),
+    ),
 }
 
 # --- generic fallback ------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from flexcem.model.device import (
     DeviceStatus,
     StatusRequest,
 )
+from flexcem.model.discovery import Presence, PresenceState, ServiceDescriptor
 from flexcem.model.envelope import (
     SCHEMA_VERSION,
     Ack,
@@ -87,6 +88,8 @@ for _message in (
     CommandResult,
     PriceEnvironmentProfile,
     TimeSeries,
+    Presence,
+    ServiceDescriptor,
 ):
     register_message(_message)
 
@@ -130,9 +133,12 @@ __all__ = [
     "PowerSequence",
     "PowerSeries",
     "PowerSlot",
+    "Presence",
+    "PresenceState",
     "PriceEnvironmentProfile",
     "PriceSlot",
     "ProfileSlot",
+    "ServiceDescriptor",
     "Share",
     "SimpleCommand",
     "Slot",

@@ -114,7 +114,7 @@ class Envelope(FlexModel):
     correlation_id: MessageId | None = Field(default=None, description="Id of the message this one answers.")
     reply_to: Address | None = Field(default=None, description="Where replies go, when not to the sender.")
     ack_requested: bool = Field(default=False, description="Whether the sender waits for an acknowledgement.")
-    schema_version: str = Field(default=SCHEMA_VERSION, pattern=r"^\d+\.\d+$")
+    schema_version: str = Field(default=SCHEMA_VERSION, pattern=r"^[0-9]+\.[0-9]+$")
     body: SerializeAsAny[FlexModel]
 
     @model_validator(mode="before")

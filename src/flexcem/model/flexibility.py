@@ -168,9 +168,7 @@ def charge_limit_at(curve: tuple[ChargeCurvePoint, ...], max_power_w: float, del
     return min(max_power_w, curve[-1].max_power_w)
 
 
-def minimum_charging_time(
-    curve: tuple[ChargeCurvePoint, ...], max_power_w: float, energy_wh: float
-) -> timedelta:
+def minimum_charging_time(curve: tuple[ChargeCurvePoint, ...], max_power_w: float, energy_wh: float) -> timedelta:
     """Shortest time to draw ``energy_wh`` [Wh] at the highest power ``curve`` allows: ∫ dE / P(E).
 
     Rounded up to the second, so that a charge started that long before a deadline always makes it.
