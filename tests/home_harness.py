@@ -3,6 +3,9 @@
 Tests build a :class:`Home`, add devices and run a scenario coroutine with :func:`run_home`, which runs it on
 a simulated clock so that hours pass in milliseconds. The bus carries every message through the wire codec
 named by ``wire`` (``None``, ``"xml"`` or ``"json"``), so the same test proves the behaviour and the wire.
+
+The bus is the in-process one or a Mosquitto of the test's own (:data:`BUS_KIND`, set per test by the
+``bus_kind`` fixture of ``tests/usecases/conftest.py``): the same scenarios run over both.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flexcem.bus import Endpoint, MemoryBus
+from flexcem.bus import Endpoint, Link, MemoryBus
+from flexcem.bus.access import AccessPolicy, Grant, Identity, Role
 from flexcem.cem import CemSettings, CustomerEnergyManager
 from flexcem.clock import SimulatedClock
 from flexcem.codec import codec_for
@@ -35,6 +39,19 @@ from flexcem.model import (
 from flexcem.sim.datasets import CityLearnData
 
 DOMAIN = "home"
+BUS_KIND = "memory"
+"""Which bus :func:`run_home` uses: ``"memory"`` or ``"mosquitto"``."""
+
+CONTROLLERS = ("cem", "retailer", "test-cem")
+ENDPOINTS = ("washer", "dishwasher", "ev", "plug", "stranger", "impostor", "rogue")
+POLICY = AccessPolicy(
+    identities=(
+        *(Identity(id=name, grants=(Grant(domain=DOMAIN, role=Role.CONTROLLER),)) for name in CONTROLLERS),
+        *(Identity(id=name, grants=(Grant(domain=DOMAIN, role=Role.ENDPOINT),)) for name in ENDPOINTS),
+        Identity(id="monitor", grants=(Grant(domain=DOMAIN, role=Role.OBSERVER),)),
+    )
+)
+"""Every identity the use-case tests use, for the broker's access-control list."""
 ZONE = ZoneInfo("America/Los_Angeles")
 DATA = CityLearnData.embedded()
 T = TypeVar("T")
@@ -72,12 +89,97 @@ def solar_rich_prices(sunny_from: int, sunny_until: int) -> Callable[[datetime, 
     return prices
 
 
+class MemoryBackend:
+    """The in-process bus."""
+
+    settle_s = 0.0
+
+    def __init__(self, wire: str | None, seen: list[Envelope]) -> None:
+        self.bus = MemoryBus(codec=codec_for(wire) if wire else None)
+        self.bus.observe(seen.append)
+
+    async def connect(self, name: str) -> Link:
+        return await self.bus.connect(f"{DOMAIN}/{name}")
+
+    async def inject(self, sender: str, to: str, frame: bytes) -> None:
+        self.bus.deliver_frame(f"{DOMAIN}/{to}", frame)
+
+    async def close(self) -> None:
+        return None
+
+
+class MosquittoBackend:
+    """A Mosquitto of the test's own, with the configuration flexcem generates for :data:`POLICY`."""
+
+    settle_s = 0.015
+
+    def __init__(self, wire: str | None, seen: list[Envelope]) -> None:
+        import tempfile
+        from pathlib import Path
+
+        from mosquitto_harness import start_broker
+
+        from flexcem.bus.mqtt import MqttBus
+
+        self._codec = codec_for(wire or "xml")
+        self._seen = seen
+        self.broker = start_broker(Path(tempfile.mkdtemp(prefix="flexcem-home-")), POLICY)
+        self.bus = MqttBus(self.broker.uri, codec=self._codec, keepalive_s=60)
+        self._monitor: Any = None
+
+    async def start_monitor(self) -> None:
+        """Record every message of the domain, decoded, as the memory bus's observer does."""
+        import asyncio
+
+        import aiomqtt
+
+        ready = asyncio.Event()
+
+        async def record() -> None:
+            async with aiomqtt.Client("127.0.0.1", self.broker.port, identifier="monitor", username="monitor") as c:
+                await c.subscribe(f"sgcp/v1/{DOMAIN}/#", qos=1)
+                ready.set()
+                async for message in c.messages:
+                    payload = message.payload
+                    if isinstance(payload, bytes | bytearray) and payload:
+                        try:
+                            self._seen.append(self._codec.decode(bytes(payload)))
+                        except ValueError:
+                            continue
+
+        self._monitor = asyncio.create_task(record())
+        await ready.wait()
+
+    async def connect(self, name: str) -> Link:
+        address = f"{DOMAIN}/{name}"
+        role = POLICY.role(address) or Role.ENDPOINT
+        return await self.bus.connect(address, role=role)
+
+    async def inject(self, sender: str, to: str, frame: bytes) -> None:
+        import aiomqtt
+
+        from flexcem.bus.topics import outbox_topic
+
+        async with aiomqtt.Client("127.0.0.1", self.broker.port, identifier=f"{sender}-raw", username=sender) as c:
+            await c.publish(outbox_topic(f"{DOMAIN}/{sender}", f"{DOMAIN}/{to}"), frame, qos=1)
+
+    async def close(self) -> None:
+        import asyncio
+        import contextlib
+
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(self._monitor)
+        self.broker.stop()
+
+
 @dataclass
 class Home:
     """One home on one bus."""
 
     clock: SimulatedClock
-    bus: MemoryBus
+    backend: MemoryBackend | MosquittoBackend
     cem: CustomerEnergyManager
     retailer: TariffProgram
     seen: list[Envelope] = field(default_factory=list)
@@ -85,7 +187,11 @@ class Home:
 
     async def endpoint(self, name: str, **options: Any) -> Endpoint:
         """A new endpoint ``home/{name}`` on the bus."""
-        return Endpoint(await self.bus.connect(f"{DOMAIN}/{name}"), self.clock, **options)
+        return Endpoint(await self.backend.connect(name), self.clock, **options)
+
+    async def inject(self, sender: str, to: str, frame: bytes) -> None:
+        """Raw bytes from endpoint ``sender`` to ``to``, as a faulty or hostile sender would send them."""
+        await self.backend.inject(sender, to, frame)
 
     async def washer(self, name: str = "washer") -> WashingMachine:
         """A washing machine, switched on and registered."""
@@ -162,28 +268,31 @@ def run_home(
     prices: Callable[[datetime, datetime], Sequence[PriceSlot]] = real_prices,
     publish_tariff: bool = True,
 ) -> T:
-    """Run ``scenario(home)`` on a simulated clock from ``start`` and return its result."""
-    clock = SimulatedClock(start)
+    """Run ``scenario(home)`` on a simulated clock from ``start`` over :data:`BUS_KIND`; return its result."""
+    seen: list[Envelope] = []
+    backend = MosquittoBackend(wire, seen) if BUS_KIND == "mosquitto" else MemoryBackend(wire, seen)
+    clock = SimulatedClock(start, settle_s=backend.settle_s)
 
     async def main() -> T:
-        bus = MemoryBus(codec=codec_for(wire) if wire else None)
+        if isinstance(backend, MosquittoBackend):
+            await backend.start_monitor()
         home = Home(
             clock=clock,
-            bus=bus,
+            backend=backend,
             cem=CustomerEnergyManager(
-                Endpoint(await bus.connect(f"{DOMAIN}/cem"), clock),
+                Endpoint(await backend.connect("cem"), clock),
                 settings or CemSettings(tariff_sources=(f"{DOMAIN}/retailer",)),
             ),
             retailer=TariffProgram(
-                Endpoint(await bus.connect(f"{DOMAIN}/retailer"), clock),
+                Endpoint(await backend.connect("retailer"), clock),
                 prices,
                 tariff_name="tou",
                 currency="USD",
                 timezone=ZONE,
                 kind=TariffKind.TIME_OF_USE,
             ),
+            seen=seen,
         )
-        bus.observe(home.seen.append)
         await home.cem.start()
         if publish_tariff:
             await home.retailer.start()
@@ -192,6 +301,7 @@ def run_home(
         finally:
             await home.cem.stop()
             await home.retailer.stop()
+            await backend.close()
 
     return clock.run(main())
 

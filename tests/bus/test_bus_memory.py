@@ -253,3 +253,26 @@ def test_a_link_cannot_send_in_another_endpoints_name() -> None:
             await link.send(forged)
 
     simulate(scenario)
+
+
+@pytest.mark.parametrize("created_offset", [timedelta(minutes=-20), timedelta(minutes=5)])
+def test_message_created_outside_the_replay_window_is_dropped(created_offset: timedelta) -> None:
+    """A captured message sent again 20 minutes later, or one stamped in the future, is not acted on."""
+
+    async def scenario(net: Net) -> None:
+        handled: list[FlexModel] = []
+        device = await net.endpoint("dom/washer")
+        device.on(SimpleCommand, _collector(handled))
+        link = await net.bus.connect("dom/cem")
+        replayed = Envelope(
+            sender="dom/cem",
+            to="dom/washer",
+            created=net.clock.now() + created_offset,
+            ack_requested=True,
+            body=SimpleCommand(device_id="washer", command=CommandKind.START),
+        )
+        await link.send(replayed)
+        await net.clock.sleep(1)
+        assert handled == [] and device.statistics.replayed == 1
+
+    simulate(scenario)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -89,3 +91,33 @@ def test_a_simulation_that_can_never_go_on_is_reported_not_hung() -> None:
 
     with pytest.raises(SimulationStalled, match="nothing is scheduled"):
         clock.run(main())
+
+
+def test_virtual_time_waits_for_real_io_to_settle() -> None:
+    """A reply from a real socket arrives before a simulated timeout fires."""
+    clock = SimulatedClock(T0, settle_s=0.05)
+
+    async def main() -> bytes:
+        reader, writer = await asyncio.open_connection(*server_address)
+        writer.write(b"ping")
+        await writer.drain()
+        try:
+            return await asyncio.wait_for(reader.read(4), timeout=5.0)  # 5 s of simulated time
+        finally:
+            writer.close()
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    server_address = listener.getsockname()
+
+    def echo_slowly() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            data = connection.recv(4)
+            time.sleep(0.02)  # a real delay, as over a broker
+            connection.sendall(data)
+
+    thread = threading.Thread(target=echo_slowly, daemon=True)
+    thread.start()
+    assert clock.run(main()) == b"ping"
+    thread.join(timeout=5)
+    listener.close()

@@ -98,7 +98,7 @@ def test_inconsistent_offer_is_refused_with_an_error_naming_the_problem() -> Non
         document["id"] = "bad-offer-1"
         document["body"]["offer_id"] = "washer-bad"
         document["body"]["latest_start"] = EVENING.isoformat()  # latest_start + duration > latest_end
-        home.bus.deliver_frame("home/cem", json.dumps(document).encode())
+        await home.inject("washer", "cem", json.dumps(document).encode())
         await settle(home)
         replies = [e.body for e in home.seen if e.correlation_id == "bad-offer-1"]
         assert len(replies) == 1 and isinstance(replies[0], Nack)

@@ -8,7 +8,8 @@ part in it has a role:
   presence;
 * a **controller** (a grid program, a CEM towards its devices) writes every inbox, group and broadcast of
   the domain and the service descriptors, and reads what endpoints write to it and the domain's presence.
-  Instances of one logical controller share its load with ``acts_as``.
+  Instances of one logical controller share its load with ``acts_as``;
+* an **observer** (an audit log, a monitoring dashboard) reads everything in the domain and writes nothing.
 
 The broker's access-control list is generated from this policy (deny by default), so a change of group
 membership is a change of the policy followed by a reload of the broker.
@@ -33,6 +34,7 @@ class Role(StrEnum):
 
     ENDPOINT = "endpoint"
     CONTROLLER = "controller"
+    OBSERVER = "observer"
 
 
 class Grant(FlexModel):

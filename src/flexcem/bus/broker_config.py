@@ -82,6 +82,8 @@ def acl_text(policy: AccessPolicy) -> str:
         for grant in identity.grants:
             if grant.role is Role.CONTROLLER:
                 lines += _controller_rules(identity, grant)
+            elif grant.role is Role.OBSERVER:
+                lines.append(f"topic read {ROOT}/{grant.domain}/#")
             else:
                 lines += _endpoint_rules(identity, grant, policy)
         lines.append("")

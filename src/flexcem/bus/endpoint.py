@@ -13,7 +13,9 @@ acknowledgement and basic failure detection":
 * Incoming messages go to the handler registered for their type; what the handler returns is the reply
   (an Ack when it returns nothing); :class:`~flexcem.bus.errors.MessageRefused` or a validation error becomes a
   Nack naming the field; an unknown type is answered with Unsupported. A repeated message id is answered
-  from the cache of replies without running the handler twice. Expired messages are dropped.
+  from the cache of replies without running the handler twice. Expired messages are dropped, and so are
+  messages created outside the replay window (too old, or too far in the future): a captured message sent
+  again later is not acted on.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -47,6 +49,12 @@ __all__ = ["Endpoint", "EndpointStatistics", "Handler"]
 
 log = logging.getLogger("flexcem.bus.endpoint")
 
+DEFAULT_REPLAY_WINDOW = timedelta(minutes=15)
+"""Messages created longer ago than this are dropped as possible replays (TR §3.3: protect against attacks)."""
+
+DEFAULT_CLOCK_SKEW = timedelta(minutes=1)
+"""How far in the future a message's creation time may lie (the sender's clock runs ahead)."""
+
 B = TypeVar("B", bound=FlexModel)
 R = TypeVar("R", bound=FlexModel)
 Handler = Callable[[Any, Envelope], Awaitable[FlexModel | None]]
@@ -62,6 +70,7 @@ class EndpointStatistics:
     timeouts: int = 0
     duplicates: int = 0
     expired: int = 0
+    replayed: int = 0
     refused_in: int = 0
     unsupported_in: int = 0
 
@@ -94,6 +103,8 @@ class Endpoint:
         ack_timeout_s: float = 5.0,
         retries: int = 2,
         dedup_capacity: int = 4096,
+        replay_window: timedelta | None = DEFAULT_REPLAY_WINDOW,
+        clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
     ) -> None:
         if ack_timeout_s <= 0:
             raise ValueError("ack_timeout_s must be positive")
@@ -104,6 +115,8 @@ class Endpoint:
         self._ack_timeout_s = ack_timeout_s
         self._retries = retries
         self._dedup_capacity = dedup_capacity
+        self._replay_window = replay_window
+        self._clock_skew = clock_skew
         self._handlers: dict[str, Handler] = {}
         self._pending: dict[str, asyncio.Future[Envelope]] = {}
         self._seen: OrderedDict[tuple[str, str], Envelope | None] = OrderedDict()
@@ -274,9 +287,21 @@ class Endpoint:
         if envelope.sender == self.address:
             return
         self.statistics.received += 1
-        if envelope.expired(self._clock.now()):
+        now = self._clock.now()
+        if envelope.expired(now):
             self.statistics.expired += 1
             log.info("%s: dropped expired %s from %s", self.address, envelope.type, envelope.sender)
+            return
+        if self._outside_replay_window(envelope, now):
+            self.statistics.replayed += 1
+            log.warning(
+                "%s: dropped %s %s from %s created %s, outside the replay window",
+                self.address,
+                envelope.type,
+                envelope.id,
+                envelope.sender,
+                envelope.created.isoformat(),
+            )
             return
         if envelope.correlation_id is not None and envelope.correlation_id in self._pending:
             future = self._pending[envelope.correlation_id]
@@ -301,6 +326,12 @@ class Endpoint:
                 self._spawn(self._reply(key, envelope, unsupported))
             return
         self._spawn(self._handle(key, handler, envelope))
+
+    def _outside_replay_window(self, envelope: Envelope, now: datetime) -> bool:
+        """Whether ``envelope`` was created too long ago, or too far in the future, to be taken."""
+        if self._replay_window is None:
+            return False
+        return envelope.created < now - self._replay_window or envelope.created > now + self._clock_skew
 
     def _remember(self, key: tuple[str, str], reply: Envelope | None) -> None:
         self._seen[key] = reply

@@ -4,13 +4,15 @@
 is ready and no I/O is pending, the loop jumps straight to its next timer instead of waiting. Every
 ``asyncio.sleep``, ``asyncio.wait_for`` and ``asyncio.timeout`` therefore runs on simulated time, so the
 same component code serves simulation and real operation. Real I/O still works (it is polled without
-waiting); mixing a simulated clock with a remote broker makes network delays look instantaneous.
+waiting). Over a real broker give the clock a ``settle_s`` of a few tens of milliseconds: virtual time then
+waits until the network has been quiet that long, so that replies in flight arrive before any timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import selectors
+import time
 from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -23,24 +25,39 @@ T = TypeVar("T")
 class _VirtualSelector(selectors.BaseSelector):
     """Wraps a real selector; instead of waiting for a timeout it advances the loop's virtual time."""
 
-    def __init__(self, loop_time: list[float], stall_timeout_s: float) -> None:
+    def __init__(self, loop_time: list[float], stall_timeout_s: float, settle_s: float) -> None:
         self._inner = selectors.DefaultSelector()
         self._time = loop_time
         self._stall_timeout_s = stall_timeout_s
+        self._settle_s = settle_s
+        self._last_io = time.monotonic()
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        self._last_io = time.monotonic()
         return self._inner.register(fileobj, events, data)
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
         return self._inner.unregister(fileobj)
 
     def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        self._last_io = time.monotonic()
         return self._inner.modify(fileobj, events, data)
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         events = self._inner.select(0)
+        if events:
+            self._last_io = time.monotonic()
         if events or timeout == 0:
             return events
+        if self._settle_s > 0:
+            # Real network I/O happened a moment ago: an answer may be on its way, so let real time pass
+            # until the network has been quiet for settle_s before jumping virtual time.
+            quiet = time.monotonic() - self._last_io
+            if quiet < self._settle_s:
+                events = self._inner.select(self._settle_s - quiet)
+                if events:
+                    self._last_io = time.monotonic()
+                return events
         if timeout is None:
             # Nothing scheduled at all: only a thread or a signal can wake the loop, so really wait —
             # but not forever: a simulation in which nothing can happen any more has stalled.
@@ -69,12 +86,13 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     """A selector event loop whose ``time()`` is virtual seconds since the loop was made.
 
     ``stall_timeout_s`` [s of real time] bounds how long it waits when no timer is left at all before it
-    raises :class:`SimulationStalled`.
+    raises :class:`SimulationStalled`. With ``settle_s`` > 0 [s of real time] virtual time stands still
+    until real network I/O has been quiet that long, so that a simulation can run over a real broker.
     """
 
-    def __init__(self, stall_timeout_s: float = 30.0) -> None:
+    def __init__(self, stall_timeout_s: float = 30.0, settle_s: float = 0.0) -> None:
         self._virtual_time = [0.0]
-        super().__init__(selector=_VirtualSelector(self._virtual_time, stall_timeout_s))
+        super().__init__(selector=_VirtualSelector(self._virtual_time, stall_timeout_s, settle_s))
 
     def time(self) -> float:
         return self._virtual_time[0]
@@ -87,11 +105,12 @@ class SimulatedClock:
     virtual seconds elapsed.
     """
 
-    def __init__(self, start: datetime, stall_timeout_s: float = 30.0) -> None:
+    def __init__(self, start: datetime, stall_timeout_s: float = 30.0, settle_s: float = 0.0) -> None:
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         self._start = start.astimezone(UTC)
         self._stall_timeout_s = stall_timeout_s
+        self._settle_s = settle_s
         self._loop: VirtualTimeEventLoop | None = None
 
     @property
@@ -119,7 +138,7 @@ class SimulatedClock:
 
     def run(self, main: Coroutine[Any, Any, T]) -> T:
         """Run ``main`` to completion on a new virtual-time event loop and return its result."""
-        loop = VirtualTimeEventLoop(self._stall_timeout_s)
+        loop = VirtualTimeEventLoop(self._stall_timeout_s, self._settle_s)
         self._loop = loop
         try:
             with asyncio.Runner(loop_factory=lambda: loop) as runner:
