@@ -124,31 +124,28 @@ class MosquittoBackend:
         self._codec = codec_for(wire or "xml")
         self._seen = seen
         self.broker = start_broker(Path(tempfile.mkdtemp(prefix="flexcem-home-")), POLICY)
-        self.bus = MqttBus(self.broker.uri, codec=self._codec, keepalive_s=60)
+        self._bus_class = MqttBus
+        self.bus: Any = None
         self._monitor: Any = None
+
+    async def start(self, clock: SimulatedClock) -> None:
+        """Make the bus on the simulated clock and start recording."""
+        self.bus = self._bus_class(self.broker.uri, codec=self._codec, keepalive_s=60, clock=clock)
+        await self.start_monitor()
 
     async def start_monitor(self) -> None:
         """Record every message of the domain, decoded, as the memory bus's observer does."""
         import asyncio
 
-        import aiomqtt
-
-        ready = asyncio.Event()
+        link = await self.bus.connect(f"{DOMAIN}/monitor", role=Role.OBSERVER)
 
         async def record() -> None:
-            async with aiomqtt.Client("127.0.0.1", self.broker.port, identifier="monitor", username="monitor") as c:
-                await c.subscribe(f"sgcp/v1/{DOMAIN}/#", qos=1)
-                ready.set()
-                async for message in c.messages:
-                    payload = message.payload
-                    if isinstance(payload, bytes | bytearray) and payload:
-                        try:
-                            self._seen.append(self._codec.decode(bytes(payload)))
-                        except ValueError:
-                            continue
+            while True:
+                item = await link.receive()
+                if isinstance(item, Envelope) and item.type not in ("Presence", "ServiceDescriptor"):
+                    self._seen.append(item)
 
         self._monitor = asyncio.create_task(record())
-        await ready.wait()
 
     async def connect(self, name: str) -> Link:
         address = f"{DOMAIN}/{name}"
@@ -275,7 +272,7 @@ def run_home(
 
     async def main() -> T:
         if isinstance(backend, MosquittoBackend):
-            await backend.start_monitor()
+            await backend.start(clock)
         home = Home(
             clock=clock,
             backend=backend,

@@ -276,3 +276,19 @@ def test_message_created_outside_the_replay_window_is_dropped(created_offset: ti
         assert handled == [] and device.statistics.replayed == 1
 
     simulate(scenario)
+
+
+def test_an_old_retained_broadcast_still_reaches_a_late_joiner() -> None:
+    """A tariff published an hour ago and retained is a state, not a replay."""
+
+    async def scenario(net: Net) -> list[FlexModel]:
+        got: list[FlexModel] = []
+        grid = await net.endpoint("dom/grid")
+        await grid.send("dom/all", StatusRequest(device_id="tariff-like"), retain=True)
+        await net.clock.sleep(3600)
+        late = await net.endpoint("dom/late")
+        late.on(StatusRequest, _collector(got))
+        await net.clock.sleep(1)
+        return got
+
+    assert [body.device_id for body in simulate(scenario)] == ["tariff-like"]  # type: ignore[attr-defined]

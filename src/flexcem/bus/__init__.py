@@ -1,4 +1,8 @@
-"""The SG CP transport (TR §3.3): endpoints over an in-process bus (MQTT binding to come in its own module)."""
+"""The SG CP transport (TR §3.3): endpoints over the in-process bus or an MQTT broker.
+
+The MQTT binding, the PKI and the broker configuration live in :mod:`flexcem.bus.mqtt`,
+:mod:`flexcem.bus.pki` and :mod:`flexcem.bus.broker_config`; import them from there.
+"""
 
 from flexcem.bus.endpoint import Endpoint, EndpointStatistics, Handler
 from flexcem.bus.errors import (

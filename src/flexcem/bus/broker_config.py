@@ -4,7 +4,8 @@
 
 * with a PKI directory (see :mod:`flexcem.bus.pki`): one TLS listener only, client certificate required
   and checked against the CA and its revocation list, identity taken from the certificate's CN
-  (``use_identity_as_username``), no anonymous access;
+  (``use_identity_as_username``) and used as the client id too (``use_username_as_clientid``: a client
+  cannot claim another's client id to take over its session), no anonymous access;
 * without one (development only): a plain listener where the username a client gives is its identity;
 * always: a deny-by-default access-control list generated from the policy (:func:`acl_text`), persistence of
   sessions and queued QoS 1 messages, a maximum packet size, bounded queues.
@@ -83,7 +84,8 @@ def acl_text(policy: AccessPolicy) -> str:
             if grant.role is Role.CONTROLLER:
                 lines += _controller_rules(identity, grant)
             elif grant.role is Role.OBSERVER:
-                lines.append(f"topic read {ROOT}/{grant.domain}/#")
+                base = f"{ROOT}/{grant.domain}"
+                lines += [f"topic read {base}/#", f"topic write {base}/presence/{identity.id}"]
             else:
                 lines += _endpoint_rules(identity, grant, policy)
         lines.append("")
@@ -147,6 +149,10 @@ def write_broker_config(
         "max_inflight_messages 100",
         f"max_connections {max_connections}",
         "retain_available true",
+        # Small packets go out at once: with Nagle's algorithm a TLS CONNACK or a reply waits ~40 ms for the
+        # peer's delayed ACK (measured: connect 48 ms -> 5 ms, round trip 88 ms -> 44 ms, 1.2 ms with the
+        # client setting TCP_NODELAY as well).
+        "set_tcp_nodelay true",
         f"listener {port} {host}",
         "protocol mqtt",
     ]
@@ -160,6 +166,7 @@ def write_broker_config(
             "tls_version tlsv1.2",
             "require_certificate true",
             "use_identity_as_username true",
+            "use_username_as_clientid true",
             "allow_anonymous false",
         ]
     else:

@@ -15,7 +15,8 @@ acknowledgement and basic failure detection":
   Nack naming the field; an unknown type is answered with Unsupported. A repeated message id is answered
   from the cache of replies without running the handler twice. Expired messages are dropped, and so are
   messages created outside the replay window (too old, or too far in the future): a captured message sent
-  again later is not acted on.
+  again later is not acted on. Broadcasts are states retained for late joiners; only a future creation
+  time counts against them.
 """
 
 from __future__ import annotations
@@ -328,10 +329,17 @@ class Endpoint:
         self._spawn(self._handle(key, handler, envelope))
 
     def _outside_replay_window(self, envelope: Envelope, now: datetime) -> bool:
-        """Whether ``envelope`` was created too long ago, or too far in the future, to be taken."""
+        """Whether ``envelope`` was created too long ago, or too far in the future, to be taken.
+
+        Broadcasts (a tariff, a traffic light) announce a state, are retained for late joiners and are
+        idempotent, so only their creation in the future counts against them.
+        """
         if self._replay_window is None:
             return False
-        return envelope.created < now - self._replay_window or envelope.created > now + self._clock_skew
+        if envelope.created > now + self._clock_skew:
+            return True
+        broadcast = parse_address(envelope.to).kind is AddressKind.BROADCAST
+        return not broadcast and envelope.created < now - self._replay_window
 
     def _remember(self, key: tuple[str, str], reply: Envelope | None) -> None:
         self._seen[key] = reply

@@ -21,6 +21,7 @@ __all__ = [
     "INDEX_FILE",
     "CertificateRecord",
     "Index",
+    "Kind",
     "PkiError",
     "locked",
     "write_private",
@@ -32,6 +33,7 @@ LOCK_FILE = ".lock"
 INDEX_VERSION = 1
 
 Kind = Literal["ca", "server", "client"]
+"""What a certificate is for."""
 
 
 class PkiError(ValueError):
@@ -111,12 +113,10 @@ class Index:
 
     def save(self, directory: Path) -> None:
         """Write ``directory/index.json`` atomically."""
-        data = {
-            "version": INDEX_VERSION,
-            "crl_number": self.crl_number,
-            "certificates": [record.to_json() for record in self.certificates],
-        }
-        write_public(directory / INDEX_FILE, (json.dumps(data, indent=1) + "\n").encode())
+        # One certificate a line: readable and diffable, and fast (json's C encoder runs only without indent).
+        records = ",\n  ".join(json.dumps(record.to_json()) for record in self.certificates)
+        text = f'{{"version": {INDEX_VERSION}, "crl_number": {self.crl_number}, "certificates": [\n  {records}\n]}}\n'
+        write_public(directory / INDEX_FILE, text.encode())
 
     def serials(self) -> set[int]:
         """Every serial ever issued."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -39,20 +40,52 @@ def add_parser(commands: Any) -> None:
         help="leave out the retailer's critical-peak correction at 17:00",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the comparison")
+    parser.add_argument(
+        "--bus",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="run over an MQTT broker, mqtt://HOST:PORT or mqtts://HOST:PORT (repeat for failover "
+        "brokers); the broker must allow the demo's identities (see --write-policy)",
+    )
+    parser.add_argument(
+        "--pki",
+        type=Path,
+        default=None,
+        help="PKI directory (flexcem pki) with certificates for cem, retailer, washer, ev, "
+        "dishwasher and monitor, for mqtts://",
+    )
+    parser.add_argument(
+        "--write-policy",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the demo's access policy (for flexcem broker-config) to FILE and exit",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; 0 on success."""
-    from flexcem.sim.demo import DemoScenario, Mode, run_demo_day
+    from flexcem.sim.demo import DemoScenario, Mode, demo_policy, run_demo_day
     from flexcem.sim.demo_report import comparison_lines, summary, write_plot, write_summary
 
+    if args.write_policy is not None:
+        demo_policy().save(args.write_policy)
+        print(f"Wrote the demo's access policy to {args.write_policy}.")
+        return 0
+    if any(uri.startswith("mqtts://") for uri in args.bus) and args.pki is None:
+        print("flexcem demo: mqtts:// needs --pki DIR with the identities' certificates", file=sys.stderr)
+        return 2
     options: dict[str, Any] = {
         "wire": None if args.wire == "none" else args.wire,
         "critical_peak": not args.no_critical_peak,
     }
     if args.day is not None:
         options["day"] = args.day
+    if args.bus:
+        options["bus"] = tuple(args.bus)
+        options["pki"] = args.pki
     scenario = DemoScenario(**options)
     began = time.perf_counter()
     if not args.quiet:

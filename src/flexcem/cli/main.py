@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from flexcem import __version__
-from flexcem.cli import demo_command, plan_command
+from flexcem.cli import broker_command, demo_command, pki_command, plan_command
 
 __all__ = ["main"]
 
@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo_command.add_parser(commands)
     plan_command.add_parser(commands)
+    pki_command.add_parser(commands)
+    broker_command.add_parser(commands)
     return parser
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import selectors
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -28,6 +28,8 @@ class _VirtualSelector(selectors.BaseSelector):
     def __init__(self, loop_time: list[float], stall_timeout_s: float, settle_s: float) -> None:
         self._inner = selectors.DefaultSelector()
         self._time = loop_time
+        self.threads_busy = 0
+        """Jobs running in executor threads (a blocking connect, DNS): virtual time waits for them."""
         self._stall_timeout_s = stall_timeout_s
         self._settle_s = settle_s
         self._last_io = time.monotonic()
@@ -48,6 +50,12 @@ class _VirtualSelector(selectors.BaseSelector):
         if events:
             self._last_io = time.monotonic()
         if events or timeout == 0:
+            return events
+        if self.threads_busy:
+            # A thread does real work (a blocking connect) whose end may change what happens next.
+            events = self._inner.select(min(0.005, timeout) if timeout is not None else 0.005)
+            if events:
+                self._last_io = time.monotonic()
             return events
         if self._settle_s > 0:
             # Real network I/O happened a moment ago: an answer may be on its way, so let real time pass
@@ -92,10 +100,25 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     def __init__(self, stall_timeout_s: float = 30.0, settle_s: float = 0.0) -> None:
         self._virtual_time = [0.0]
-        super().__init__(selector=_VirtualSelector(self._virtual_time, stall_timeout_s, settle_s))
+        self._virtual_selector = _VirtualSelector(self._virtual_time, stall_timeout_s, settle_s)
+        super().__init__(selector=self._virtual_selector)
 
     def time(self) -> float:
         return self._virtual_time[0]
+
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., T], *args: Any
+    ) -> asyncio.Future[T]:
+        """As asyncio's, but virtual time stands still while the job runs in its thread."""
+        selector = self._virtual_selector
+        selector.threads_busy += 1
+        future = super().run_in_executor(executor, func, *args)
+
+        def done(_: asyncio.Future[T]) -> None:
+            selector.threads_busy -= 1
+
+        future.add_done_callback(done)
+        return future
 
 
 class SimulatedClock:

@@ -16,26 +16,28 @@ the user activates it. Both are costed from what the devices' meters recorded, a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flexcem.bus import Endpoint, MemoryBus
+from flexcem.bus import Endpoint, Link, MemoryBus
+from flexcem.bus.access import AccessPolicy, Grant, Identity, Role
+from flexcem.bus.mqtt import MqttBus
 from flexcem.cem import CemSettings, CustomerEnergyManager, PriceBook
 from flexcem.clock import SimulatedClock
 from flexcem.codec import codec_for
 from flexcem.devices import DeviceAgent, Dishwasher, ElectricVehicle, EvBattery, PowerLog, WashingMachine
 from flexcem.grid import TariffProgram
-from flexcem.model import PowerSeries, PowerSlot, PriceSlot, TariffKind
+from flexcem.model import Envelope, PowerSeries, PowerSlot, PriceSlot, TariffKind
 from flexcem.sim.datasets import CityLearnData
 from flexcem.sim.timeline import Timeline
 
-__all__ = ["DemoRun", "DemoScenario", "DeviceOutcome", "Mode", "run_demo_day"]
-
-DOMAIN = "demo-home"
+__all__ = ["DemoRun", "DemoScenario", "DeviceOutcome", "Mode", "demo_domain", "demo_policy", "run_demo_day"]
 
 
 class Mode(StrEnum):
@@ -43,6 +45,31 @@ class Mode(StrEnum):
 
     PLANNED = "planned"
     AT_ONCE = "at_once"
+
+
+CONTROLLERS = ("cem", "retailer")
+DEVICES = ("washer", "ev", "dishwasher")
+
+
+def demo_domain(mode: Mode) -> str:
+    """The SG CP domain of one run of the demo (the two runs never share a retained message)."""
+    return f"demo-{mode.value.replace('_', '-')}"
+
+
+def demo_policy() -> AccessPolicy:
+    """Who may do what in the demo's domains, for ``flexcem broker-config`` (``flexcem demo --write-policy``)."""
+    domains = [demo_domain(mode) for mode in Mode]
+
+    def identity(name: str, role: Role) -> Identity:
+        return Identity(id=name, grants=tuple(Grant(domain=domain, role=role) for domain in domains))
+
+    return AccessPolicy(
+        identities=(
+            *(identity(name, Role.CONTROLLER) for name in CONTROLLERS),
+            *(identity(name, Role.ENDPOINT) for name in DEVICES),
+            identity("monitor", Role.OBSERVER),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +82,10 @@ class DemoScenario:
     wire: str | None = "xml"
     critical_peak: bool = True
     slot: timedelta = timedelta(minutes=15)
+    bus: tuple[str, ...] = ()
+    """Broker URIs (``mqtt://`` or ``mqtts://``); empty for the in-process bus."""
+    pki: Path | None = None
+    """PKI directory with the identities' certificates, for ``mqtts://``."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -154,21 +185,59 @@ class _Home:
         self.data = data
         self.mode = mode
         self.timeline = timeline
-        self.bus = MemoryBus(codec=codec_for(scenario.wire) if scenario.wire else None)
-        if mode is Mode.PLANNED:
-            self.bus.observe(timeline.observe)
+        self.domain = demo_domain(mode)
+        self.memory: MemoryBus | None = None
+        self.mqtt: MqttBus | None = None
+        if scenario.bus:
+            self.mqtt = MqttBus(
+                scenario.bus, codec=codec_for(scenario.wire or "xml"), pki=scenario.pki, clock=clock, session_expiry_s=0
+            )
+        else:
+            self.memory = MemoryBus(codec=codec_for(scenario.wire) if scenario.wire else None)
+            if mode is Mode.PLANNED:
+                self.memory.observe(timeline.observe)
+        self.messages = 0
+        self._monitor: asyncio.Task[None] | None = None
         self.tariff: TariffProgram
         self.cem: CustomerEnergyManager
         self.washer: WashingMachine
         self.ev: ElectricVehicle
         self.dishwasher: Dishwasher
 
+    async def _link(self, name: str) -> Link:
+        address = f"{self.domain}/{name}"
+        if self.mqtt is not None:
+            role = Role.CONTROLLER if name in CONTROLLERS else Role.ENDPOINT
+            return await self.mqtt.connect(address, role=role)
+        assert self.memory is not None
+        return await self.memory.connect(address)
+
     async def _endpoint(self, name: str) -> Endpoint:
-        return Endpoint(await self.bus.connect(f"{DOMAIN}/{name}"), self.clock)
+        return Endpoint(await self._link(name), self.clock)
+
+    async def _watch(self) -> None:
+        """Over a broker, an observer sees every message of the domain (for the timeline and the count)."""
+        assert self.mqtt is not None
+        link = await self.mqtt.connect(f"{self.domain}/monitor", role=Role.OBSERVER)
+
+        async def record() -> None:
+            try:
+                while True:
+                    item = await link.receive()
+                    if isinstance(item, Envelope) and item.type not in ("Presence", "ServiceDescriptor"):
+                        self.messages += 1
+                        if self.mode is Mode.PLANNED:
+                            self.timeline.observe(item)
+            finally:
+                await link.close()
+
+        self._monitor = asyncio.create_task(record())
 
     async def start(self) -> None:
         scenario = self.scenario
-        cem_address = f"{DOMAIN}/cem"
+        cem_address = f"{self.domain}/cem"
+        if self.mqtt is not None:
+            await self._watch()
         self.tariff = TariffProgram(
             await self._endpoint("retailer"),
             self.data.price_slots,
@@ -182,7 +251,7 @@ class _Home:
             CemSettings(
                 site_import_limit_w=scenario.site_import_limit_w,
                 slot_duration=scenario.slot,
-                tariff_sources=(f"{DOMAIN}/retailer",),
+                tariff_sources=(f"{self.domain}/retailer",),
             ),
         )
         self.washer = WashingMachine(await self._endpoint("washer"), cem_address)
@@ -214,6 +283,12 @@ class _Home:
             await device.power_off()
         await self.tariff.stop()
         await self.cem.stop()
+        if self._monitor is not None:
+            await self.clock.sleep(1)  # the last messages reach the observer
+            self._monitor.cancel()
+            await asyncio.gather(self._monitor, return_exceptions=True)
+        if self.memory is not None:
+            self.messages = self.memory.statistics.sent
 
     def user(self, text: str) -> None:
         if self.mode is Mode.PLANNED:
@@ -321,7 +396,7 @@ def run_demo_day(scenario: DemoScenario, mode: Mode, echo: Callable[[str], None]
     for name in ("flexcem", "flexcem.bus", "flexcem.devices", "flexcem.cem", "flexcem.grid"):
         logging.getLogger(name).setLevel(logging.ERROR)
     data = CityLearnData.embedded()
-    clock = SimulatedClock(scenario.start)
+    clock = SimulatedClock(scenario.start, settle_s=0.02 if scenario.bus else 0.0)
     timeline = Timeline(scenario.zone, echo)
     home = _Home(scenario, clock, data, mode, timeline)
 
@@ -349,6 +424,6 @@ def run_demo_day(scenario: DemoScenario, mode: Mode, echo: Callable[[str], None]
         currency=data.currency,
         timeline=timeline.lines(),
         journal=[f"{entry.at.astimezone(scenario.zone):%H:%M} {entry.text}" for entry in home.cem.journal],
-        messages=home.bus.statistics.sent,
+        messages=home.messages,
         plans=home.cem.plans_made,
     )
