@@ -10,14 +10,22 @@ The bus is the in-process one or a Mosquitto of the test's own (:data:`BUS_KIND`
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import aiomqtt
+
 from flexcem.bus import Endpoint, Link, MemoryBus
 from flexcem.bus.access import AccessPolicy, Grant, Identity, Role
+from flexcem.bus.mqtt import MqttBus
+from flexcem.bus.topics import outbox_topic
 from flexcem.cem import CemSettings, CustomerEnergyManager
 from flexcem.clock import SimulatedClock
 from flexcem.codec import codec_for
@@ -37,6 +45,7 @@ from flexcem.model import (
     TariffKind,
 )
 from flexcem.sim.datasets import CityLearnData
+from mosquitto_harness import start_broker
 
 DOMAIN = "home"
 BUS_KIND = "memory"
@@ -114,29 +123,20 @@ class MosquittoBackend:
     settle_s = 0.015
 
     def __init__(self, wire: str | None, seen: list[Envelope]) -> None:
-        import tempfile
-        from pathlib import Path
-
-        from mosquitto_harness import start_broker
-
-        from flexcem.bus.mqtt import MqttBus
-
         self._codec = codec_for(wire or "xml")
         self._seen = seen
         self.broker = start_broker(Path(tempfile.mkdtemp(prefix="flexcem-home-")), POLICY)
-        self._bus_class = MqttBus
-        self.bus: Any = None
+        self.bus: MqttBus | None = None
         self._monitor: Any = None
 
     async def start(self, clock: SimulatedClock) -> None:
         """Make the bus on the simulated clock and start recording."""
-        self.bus = self._bus_class(self.broker.uri, codec=self._codec, keepalive_s=60, clock=clock)
+        self.bus = MqttBus(self.broker.uri, codec=self._codec, keepalive_s=60, clock=clock)
         await self.start_monitor()
 
     async def start_monitor(self) -> None:
         """Record every message of the domain, decoded, as the memory bus's observer does."""
-        import asyncio
-
+        assert self.bus is not None
         link = await self.bus.connect(f"{DOMAIN}/monitor", role=Role.OBSERVER)
 
         async def record() -> None:
@@ -148,22 +148,15 @@ class MosquittoBackend:
         self._monitor = asyncio.create_task(record())
 
     async def connect(self, name: str) -> Link:
+        assert self.bus is not None
         address = f"{DOMAIN}/{name}"
-        role = POLICY.role(address) or Role.ENDPOINT
-        return await self.bus.connect(address, role=role)
+        return await self.bus.connect(address, role=POLICY.role(address) or Role.ENDPOINT)
 
     async def inject(self, sender: str, to: str, frame: bytes) -> None:
-        import aiomqtt
-
-        from flexcem.bus.topics import outbox_topic
-
         async with aiomqtt.Client("127.0.0.1", self.broker.port, identifier=f"{sender}-raw", username=sender) as c:
             await c.publish(outbox_topic(f"{DOMAIN}/{sender}", f"{DOMAIN}/{to}"), frame, qos=1)
 
     async def close(self) -> None:
-        import asyncio
-        import contextlib
-
         if self._monitor is not None:
             self._monitor.cancel()
             with contextlib.suppress(BaseException):

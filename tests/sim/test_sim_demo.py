@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from flexcem.bus.pki import init_pki, issue_clients
 from flexcem.cli.main import main
 from flexcem.sim.datasets import DATA_START, CityLearnData
-from flexcem.sim.demo import DemoScenario, Mode, run_demo_day
+from flexcem.sim.demo import DemoScenario, Mode, demo_policy, run_demo_day
+from mosquitto_harness import start_broker
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "citylearn-2023-3-1"
 
@@ -65,3 +67,26 @@ def test_embedded_data_is_the_shared_data_set() -> None:
         full = CityLearnData.from_directory(SHARED_DATA)
         assert (full.price_per_kwh == embedded.price_per_kwh).all()
         assert (full.base_load_w == embedded.base_load_w).all()
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["mqtt", "mqtts"])
+def test_demo_runs_over_mosquitto_with_the_same_outcome(tls: bool, tmp_path: Path, runs) -> None:  # type: ignore[no-untyped-def]
+    """`flexcem demo --bus mqtt(s)://…`: every component on its own connection, the same plan as in-process."""
+
+    _, planned_in_process, _ = runs
+    pki = None
+    if tls:
+        pki = tmp_path / "pki"
+        init_pki(pki)
+        issue_clients(pki, [identity.id for identity in demo_policy().identities])
+    broker = start_broker(tmp_path / "broker", demo_policy(), pki=pki)
+    try:
+        scenario = DemoScenario(wire=None, bus=(broker.uri.replace("127.0.0.1", "localhost"),), pki=pki)
+        planned = run_demo_day(scenario, Mode.PLANNED)
+    finally:
+        broker.stop()
+    assert [d.start for d in planned.devices] == [d.start for d in planned_in_process.devices]
+    assert planned.devices_cost == pytest.approx(planned_in_process.devices_cost, rel=1e-6)
+    assert planned.messages > 50
+    assert any("slot shift" in line for line in planned.timeline)
+    assert "as demo-planned/cem" in broker.log() or "u'cem'" in broker.log()

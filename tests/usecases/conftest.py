@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import home_harness
 import pytest
+
+import home_harness
 
 
 @pytest.fixture(params=["memory", "mosquitto"], autouse=True)
