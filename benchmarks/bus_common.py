@@ -394,3 +394,127 @@ def quiet_logs() -> None:
     import logging
 
     logging.basicConfig(level=logging.ERROR, format="%(processName)s %(name)s: %(message)s")
+
+
+# -- the endpoint worker: CEMs on one process -------------------------------------------------------------------
+
+
+def endpoint_worker(spec: dict[str, Any], pipe: Connection) -> None:
+    """A worker process holding ``spec["endpoints"]`` [(id, ClientCredentials)] on ``spec["uri"]``.
+
+    Each endpoint is an :class:`~flexcem.bus.Endpoint` over its own :class:`MqttLink` from ``MqttBus.connect``
+    (mutual TLS, subscriptions, retained presence). It records when broadcasts arrive (in the link, before
+    decoding: ``arrivals``) and when their handler ran (after decoding and dispatch: ``handled``), and, with
+    ``spec["respond"]``, answers a StatusRequest with a DeviceStatus. Commands from the parent: ``connect``,
+    ``status``, ``mode`` (decode broadcasts or only time them), ``count``, ``take``, ``stop``.
+    """
+    quiet_logs()
+    try:
+        asyncio.run(_endpoint_worker(spec, pipe))
+    except BaseException as error:  # noqa: BLE001
+        with contextlib.suppress(Exception):
+            pipe.send(("error", f"{type(error).__name__}: {error}"))
+    os._exit(0)  # no clean close of thousands of links: the kernel closes the sockets, the broker sends wills
+
+
+async def _endpoint_worker(spec: dict[str, Any], pipe: Connection) -> None:
+    from flexcem.bus import Endpoint
+    from flexcem.bus.mqtt import MqttBus, MqttLink
+    from flexcem.clock import RealClock
+    from flexcem.codec import codec_for
+    from flexcem.model import DeviceState, DeviceStatus, Envelope, PriceEnvironmentProfile, StatusRequest
+
+    state = {"decode": True}
+    arrivals: list[float] = []
+    handled: list[tuple[int, float]] = []
+    original = MqttLink.on_message
+
+    def on_message(self: MqttLink, message: Any) -> None:
+        if "/all/" in message.topic.value:
+            arrivals.append(time.time())
+            if not state["decode"]:
+                return
+        original(self, message)
+
+    MqttLink.on_message = on_message  # type: ignore[method-assign]  # instrumentation only
+
+    clock = RealClock()
+    bus = MqttBus(
+        spec["uri"],
+        codec=codec_for(spec.get("codec", "xml")),
+        keepalive_s=spec.get("keepalive_s", 60),
+        connect_timeout_s=spec.get("connect_timeout_s", 30),
+    )
+    links: list[MqttLink] = []
+    endpoints: list[Endpoint] = []
+
+    async def tariff(body: PriceEnvironmentProfile, envelope: Envelope) -> None:
+        handled.append((body.revision, time.time()))
+
+    async def status(body: StatusRequest, envelope: Envelope) -> DeviceStatus:
+        return DeviceStatus(device_id=body.device_id, state=DeviceState.IDLE, at=clock.now())
+
+    async def connect_all() -> dict[str, Any]:
+        semaphore = asyncio.Semaphore(spec.get("concurrency", 32))
+        starts: list[float] = []
+        ends: list[float] = []
+        failures: dict[str, int] = {}
+        examples: list[str] = []
+
+        async def one(identity: str, credentials: Any) -> None:
+            async with semaphore:
+                t0 = time.time()
+                try:
+                    link = await bus.connect(f"{DOMAIN}/{identity}", credentials=credentials)
+                except Exception as error:  # noqa: BLE001
+                    key = type(error).__name__
+                    failures[key] = failures.get(key, 0) + 1
+                    if len(examples) < 5:
+                        examples.append(f"{identity}: {key}: {str(error)[:300]}")
+                    return
+                endpoint = Endpoint(link, clock)
+                endpoint.on(PriceEnvironmentProfile, tariff)
+                if spec.get("respond"):
+                    endpoint.on(StatusRequest, status)
+                await endpoint.start()
+                links.append(link)
+                endpoints.append(endpoint)
+                starts.append(t0)
+                ends.append(time.time())
+
+        await asyncio.gather(*(one(identity, credentials) for identity, credentials in spec["endpoints"]))
+        return {
+            "connected": len(links),
+            "failures": failures,
+            "failure_examples": examples,
+            "starts": starts,
+            "ends": ends,
+            "process": proc_status(os.getpid()),
+        }
+
+    async def handle(command: tuple[Any, ...]) -> Any:
+        what = command[0]
+        if what == "ping":
+            return os.getpid()
+        if what == "connect":
+            return await connect_all()
+        if what == "status":
+            return {
+                "links": len(links),
+                "connected": sum(link.connected for link in links),
+                "reconnects": sum(max(0, link.statistics.connections - 1) for link in links),
+                "process": proc_status(os.getpid()),
+            }
+        if what == "mode":
+            state["decode"] = bool(command[1])
+            return state["decode"]
+        if what == "count":
+            return len(arrivals), len(handled)
+        if what == "take":
+            taken = {"arrivals": list(arrivals), "handled": list(handled)}
+            arrivals.clear()
+            handled.clear()
+            return taken
+        raise ValueError(f"unknown command {what!r}")
+
+    await command_loop(pipe, handle)

@@ -6,13 +6,16 @@ live once in :class:`flexcem.bus.endpoint.Endpoint` above any binding.
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
+from flexcem.bus.errors import LinkClosed
 from flexcem.codec import CodecError, MessageHeader, UnsupportedMessage
 from flexcem.model import Envelope
 
-__all__ = ["Incoming", "Link", "RejectedFrame"]
+__all__ = ["Incoming", "IncomingQueue", "Link", "RejectedFrame"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,53 @@ class Link(Protocol):
     async def close(self) -> None:
         """Leave the bus. Messages for the endpoint are queued until it reconnects."""
         ...
+
+
+class IncomingQueue:
+    """What has arrived for one link and waits to be received, in order; one receiver at a time."""
+
+    def __init__(self, owner: str) -> None:
+        self._owner = owner
+        self._items: deque[Incoming] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def put(self, item: Incoming) -> None:
+        """Add an arrival and wake the receiver."""
+        self._items.append(item)
+        self._wake()
+
+    def take_all(self) -> list[Incoming]:
+        """Remove and return everything waiting."""
+        items = list(self._items)
+        self._items.clear()
+        return items
+
+    def close(self) -> None:
+        """No more arrivals: a waiting receiver gets :class:`LinkClosed` once the queue is empty."""
+        self._closed = True
+        self._wake()
+
+    async def get(self) -> Incoming:
+        """The next arrival; :class:`LinkClosed` when closed and empty."""
+        while not self._items:
+            if self._closed:
+                raise LinkClosed(f"{self._owner} is closed")
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)

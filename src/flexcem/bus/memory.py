@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flexcem.bus.errors import LinkClosed
-from flexcem.bus.link import Incoming, RejectedFrame
+from flexcem.bus.link import Incoming, IncomingQueue, RejectedFrame
 from flexcem.codec import Codec, CodecError
 from flexcem.model import AddressKind, Envelope, parse_address
 
@@ -42,9 +42,7 @@ class MemoryLink:
     def __init__(self, bus: MemoryBus, address: str) -> None:
         self._bus = bus
         self._address = address
-        self._queue: deque[Incoming] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._closed = False
+        self._queue = IncomingQueue(address)
 
     @property
     def address(self) -> str:
@@ -54,11 +52,11 @@ class MemoryLink:
     @property
     def closed(self) -> bool:
         """Whether the link has been closed."""
-        return self._closed
+        return self._queue.closed
 
     async def send(self, envelope: Envelope, *, retain: bool = False) -> None:
         """Route ``envelope``; refused when the link is closed or the sender is not this endpoint."""
-        if self._closed:
+        if self._queue.closed:
             raise LinkClosed(f"{self._address} is not connected")
         if envelope.sender != self._address:
             raise ValueError(f"{self._address} cannot send as {envelope.sender}")
@@ -66,29 +64,15 @@ class MemoryLink:
 
     async def receive(self) -> Incoming:
         """Wait for the next incoming message."""
-        while not self._queue:
-            if self._closed:
-                raise LinkClosed(f"{self._address} is closed")
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._queue.popleft()
+        return await self._queue.get()
 
     async def close(self) -> None:
         """Disconnect; later messages are kept for a reconnect."""
-        self._closed = True
-        self._wake()
+        self._queue.close()
         self._bus._disconnected(self)
 
     def _put(self, item: Incoming) -> None:
-        self._queue.append(item)
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        self._queue.put(item)
 
 
 class MemoryBus:
@@ -233,5 +217,4 @@ class MemoryBus:
     def _disconnected(self, link: MemoryLink) -> None:
         if self._links.get(link.address) is link:
             pending = self._offline.setdefault(link.address, deque(maxlen=self._queue_limit))
-            pending.extend(link._queue)
-            link._queue.clear()
+            pending.extend(link._queue.take_all())

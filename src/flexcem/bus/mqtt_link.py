@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -21,7 +20,7 @@ from paho.mqtt.properties import Properties
 
 from flexcem.bus.access import Role
 from flexcem.bus.errors import LinkClosed
-from flexcem.bus.link import Incoming, RejectedFrame
+from flexcem.bus.link import Incoming, IncomingQueue, RejectedFrame
 from flexcem.bus.mqtt_discovery import PresenceCallback, PresenceChanges, RetainedViews, subscribe
 from flexcem.bus.mqtt_outbox import Outbox, Outgoing
 from flexcem.bus.mqtt_session import MqttSession, ProtocolName, SessionSettings
@@ -83,9 +82,7 @@ class MqttLink:
         self._clock = clock
         self._close_timeout_s = close_timeout_s
         self._on_close = on_close
-        self._incoming: deque[Incoming] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._closed = False
+        self._incoming = IncomingQueue(address)
         self._views = RetainedViews(address, codec)
         self._outbox = Outbox(address, self._publish, limit=queue_limit, window=settings.inflight)
         self._session = MqttSession(settings, self)
@@ -111,7 +108,7 @@ class MqttLink:
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
-        return self._closed
+        return self._incoming.closed
 
     @property
     def broker(self) -> str:
@@ -135,32 +132,23 @@ class MqttLink:
         Returns once the broker acknowledged it — or at once, queued, while disconnected. :class:`ValueError`
         names what this endpoint may not send; :class:`SendQueueFull` when the queue is at its bound.
         """
-        if self._closed:
+        if self._incoming.closed:
             raise LinkClosed(f"{self._address} is closed")
         topic = publish_topic(self._role, self._address, envelope, retain=retain)
         await self._outbox.put(Outgoing(topic, self._codec.encode(envelope), retain, envelope), wait=self.connected)
 
     async def receive(self) -> Incoming:
         """The next message for this endpoint, across reconnects; :class:`LinkClosed` once closed."""
-        while not self._incoming:
-            if self._closed:
-                raise LinkClosed(f"{self._address} is closed")
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._incoming.popleft()
+        return await self._incoming.get()
 
     async def close(self) -> None:
         """Flush what is queued (while connected), publish presence offline and disconnect cleanly.
 
         The broker keeps the persistent session: messages for the endpoint wait there until it reconnects.
         """
-        if self._closed:
+        if self._incoming.closed:
             return
-        self._closed = True
-        self._wake()
+        self._incoming.close()
         if self.connected:
             try:
                 await asyncio.wait_for(self._outbox.drain(), self._close_timeout_s)
@@ -169,9 +157,9 @@ class MqttLink:
         await self._session.stop(self._farewell)
         self._outbox.close()
         self._on_close(self)
-        if self._incoming:
-            log.info("%s: closed with %d message(s) unread", self._address, len(self._incoming))
-            self._incoming.clear()
+        unread = self._incoming.take_all()
+        if unread:
+            log.info("%s: closed with %d message(s) unread", self._address, len(unread))
 
     async def drain(self) -> None:
         """Wait until every message sent so far has been acknowledged by a broker."""
@@ -299,8 +287,7 @@ class MqttLink:
                 )
                 return
         self._counts.received += 1
-        self._incoming.append(item)
-        self._wake()
+        self._incoming.put(item)
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -341,6 +328,3 @@ class MqttLink:
         properties = self._properties(None, self._v5)
         await client.publish(presence_topic(self._address), payload, qos=1, retain=True, properties=properties)
 
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
