@@ -518,3 +518,71 @@ async def _endpoint_worker(spec: dict[str, Any], pipe: Connection) -> None:
         raise ValueError(f"unknown command {what!r}")
 
     await command_loop(pipe, handle)
+
+
+# -- realistic messages -----------------------------------------------------------------------------------------
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "citylearn-2023-3-1"
+if not DATA.exists():
+    DATA = Path("/work/shared/data/citylearn-2023-3-1")
+
+
+def _column(name: str) -> list[float]:
+    lines = (DATA / name).read_text().splitlines()[1:]
+    return [float(line.split(",")[0]) for line in lines if line.strip()]
+
+
+def day_ahead_tariff(revision: int = 0, *, slots: int = 24, day: int = 0) -> Any:
+    """The retailer's day-ahead tariff (TariffProgram's broadcast): ``slots`` hourly prices and CO2 intensities
+    of day ``day`` of CityLearn 2023 phase 3-1 (``pricing.csv`` USD/kWh, ``carbon_intensity.csv`` kg → g/kWh).
+
+    ``slots`` < 24 gives a correction of the first hours (same profile id, the given ``revision``)."""
+    from datetime import datetime, timedelta, timezone
+
+    from flexcem.model import BindingLevel, PriceEnvironmentProfile, PriceSlot, TariffKind
+
+    price, carbon = _column("pricing.csv"), _column("carbon_intensity.csv")
+    origin = datetime(2023, 6, 1, tzinfo=timezone(timedelta(hours=-7))) + timedelta(days=day)
+    first = 24 * day
+    return PriceEnvironmentProfile(
+        profile_id=f"day-ahead-{origin:%Y%m%d}",
+        revision=revision,
+        issued_at=origin - timedelta(hours=12),
+        currency="USD",
+        binding=BindingLevel.BINDING,
+        kind=TariffKind.DAY_AHEAD,
+        tariff_name="day-ahead",
+        slots=tuple(
+            PriceSlot(
+                start=origin + timedelta(hours=h),
+                duration=timedelta(hours=1),
+                price_per_kwh=price[first + h],
+                co2_g_per_kwh=round(carbon[first + h] * 1000.0, 1),
+            )
+            for h in range(slots)
+        ),
+    )
+
+
+async def connect_workers(workers: Sequence[Worker], timeout_s: float = 1800.0) -> dict[str, Any]:
+    """Have every endpoint worker connect its share; a summary of all of them."""
+    t0 = time.time()
+    for worker in workers:
+        worker.pipe.send(("connect",))
+    results = await asyncio.gather(*(asyncio.to_thread(w.answer, timeout_s) for w in workers))
+    ends = [e for r in results for e in r["ends"]]
+    failures: dict[str, int] = {}
+    for r in results:
+        for key, value in r["failures"].items():
+            failures[key] = failures.get(key, 0) + value
+    connected = sum(r["connected"] for r in results)
+    span = (max(ends) - t0) if ends else 0.0
+    return {
+        "connected": connected,
+        "failures": failures,
+        "failure_examples": [x for r in results for x in r["failure_examples"]][:10],
+        "time_to_all_connected_s": round(span, 3),
+        "rate_per_s": round(connected / span, 1) if span else 0.0,
+        "latency_ms": percentiles([e - s for r in results for s, e in zip(r["starts"], r["ends"], strict=True)], 1e3),
+        "t0": t0,
+    }

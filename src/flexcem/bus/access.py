@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 
@@ -57,8 +58,8 @@ class Identity(FlexModel):
     @field_validator("grants")
     @classmethod
     def _one_per_domain(cls, grants: tuple[Grant, ...]) -> tuple[Grant, ...]:
-        domains = [grant.domain for grant in grants]
-        duplicates = sorted({domain for domain in domains if domains.count(domain) > 1})
+        counts = Counter(grant.domain for grant in grants)
+        duplicates = sorted(domain for domain, count in counts.items() if count > 1)
         if duplicates:
             raise ValueError(f"more than one grant for domain {', '.join(duplicates)}")
         return grants
@@ -80,8 +81,8 @@ class AccessPolicy(FlexModel):
     @field_validator("identities")
     @classmethod
     def _unique_ids(cls, identities: tuple[Identity, ...]) -> tuple[Identity, ...]:
-        ids = [identity.id for identity in identities]
-        duplicates = sorted({identity for identity in ids if ids.count(identity) > 1})
+        counts = Counter(identity.id for identity in identities)
+        duplicates = sorted(identity for identity, count in counts.items() if count > 1)
         if duplicates:
             raise ValueError(f"identity {', '.join(duplicates)} appears more than once")
         return identities

@@ -41,7 +41,7 @@ class BrokerFiles:
     data: Path
 
 
-def _endpoint_rules(identity: Identity, grant: Grant, policy: AccessPolicy) -> list[str]:
+def _endpoint_rules(identity: Identity, grant: Grant, controllers: tuple[str, ...]) -> list[str]:
     base, me = f"{ROOT}/{grant.domain}", identity.id
     rules = [
         f"topic read {base}/ep/{me}/in",
@@ -51,7 +51,7 @@ def _endpoint_rules(identity: Identity, grant: Grant, policy: AccessPolicy) -> l
         f"topic read {base}/svc/#",
     ]
     rules += [f"topic read {base}/grp/{group}" for group in sorted(grant.groups)]
-    rules += [f"topic read {base}/presence/{controller.id}" for controller in policy.controllers(grant.domain)]
+    rules += [f"topic read {base}/presence/{controller}" for controller in controllers]
     return rules
 
 
@@ -78,6 +78,7 @@ def acl_text(policy: AccessPolicy) -> str:
         "# Deny by default: an identity may use only the topics listed under its name.",
         "",
     ]
+    controllers = {domain: tuple(c.id for c in policy.controllers(domain)) for domain in policy.domains()}
     for identity in sorted(policy.identities, key=lambda identity: identity.id):
         lines.append(f"user {identity.id}")
         for grant in identity.grants:
@@ -87,7 +88,7 @@ def acl_text(policy: AccessPolicy) -> str:
                 base = f"{ROOT}/{grant.domain}"
                 lines += [f"topic read {base}/#", f"topic write {base}/presence/{identity.id}"]
             else:
-                lines += _endpoint_rules(identity, grant, policy)
+                lines += _endpoint_rules(identity, grant, controllers[grant.domain])
         lines.append("")
     return "\n".join(lines)
 
