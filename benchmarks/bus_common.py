@@ -51,7 +51,7 @@ def _version(module: str) -> str:
         from importlib.metadata import version
 
         return version(module)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "?"
 
 
@@ -60,7 +60,7 @@ def mosquitto_version() -> str:
     try:
         out = subprocess.run([MOSQUITTO, "-h"], capture_output=True, text=True, timeout=5)
         return (out.stdout or out.stderr).splitlines()[0].strip()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "?"
 
 
@@ -382,7 +382,7 @@ async def command_loop(pipe: Connection, handle: Any) -> None:
                 return
             try:
                 pipe.send(await handle(command))
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 pipe.send(("error", f"{type(error).__name__}: {error}"))
     finally:
         with contextlib.suppress(Exception):
@@ -411,7 +411,7 @@ def endpoint_worker(spec: dict[str, Any], pipe: Connection) -> None:
     quiet_logs()
     try:
         asyncio.run(_endpoint_worker(spec, pipe))
-    except BaseException as error:  # noqa: BLE001
+    except BaseException as error:
         with contextlib.suppress(Exception):
             pipe.send(("error", f"{type(error).__name__}: {error}"))
     os._exit(0)  # no clean close of thousands of links: the kernel closes the sockets, the broker sends wills
@@ -466,7 +466,7 @@ async def _endpoint_worker(spec: dict[str, Any], pipe: Connection) -> None:
                 t0 = time.time()
                 try:
                     link = await bus.connect(f"{DOMAIN}/{identity}", credentials=credentials)
-                except Exception as error:  # noqa: BLE001
+                except Exception as error:
                     key = type(error).__name__
                     failures[key] = failures.get(key, 0) + 1
                     if len(examples) < 5:

@@ -42,7 +42,6 @@ from bus_common import (
     stop_workers,
     write_report,
 )
-
 from flexcem.bus.access import Role
 from flexcem.bus.mqtt import MqttBus
 from flexcem.model import Presence, PresenceState
@@ -103,7 +102,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             connected = sum(r["connected"] for r in results)
             while len(online) < connected and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            starts = [s for r in results for s in r["starts"]]
             ends = [e for r in results for e in r["ends"]]
             latencies = [e - s for r in results for s, e in zip(r["starts"], r["ends"], strict=True)]
             failures: dict[str, int] = {}
@@ -153,7 +151,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "still_connected": still,
                         "reconnects": reconnects,
                         "grid_presence_online": sum(
-                            p.state is PresenceState.ONLINE for a, p in grid.presences().items() if a != f"{DOMAIN}/grid"
+                            p.state is PresenceState.ONLINE
+                            for a, p in grid.presences().items()
+                            if a != f"{DOMAIN}/grid"
                         ),
                         "idle_cpu": idle_cpu,
                         "broker_idle_cpu_cores": round(
@@ -166,11 +166,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "all_connected": broker_connected,
                         "after_hold": broker_held,
                         "rss_per_connection_kb": round(per_conn_broker_kb, 2),
+                        "persistence_db_bytes": sum(
+                            p.stat().st_size for p in f.files.data.glob("*.db*") if p.is_file()
+                        ),
+                        "autosave_interval_s": 1,
                         "log_new_connections": f.log_count("New client connected"),
                         "log_errors_or_warnings": [
-                            line
-                            for line in f.log_tail(20000).splitlines()
-                            if "rror" in line or "arning" in line
+                            line for line in f.log_tail(20000).splitlines() if "rror" in line or "arning" in line
                         ][-10:],
                     },
                     "clients": {
