@@ -52,7 +52,7 @@ BUS_KIND = "memory"
 """Which bus :func:`run_home` uses: ``"memory"`` or ``"mosquitto"``."""
 
 CONTROLLERS = ("cem", "retailer", "test-cem")
-ENDPOINTS = ("washer", "dishwasher", "ev", "plug", "stranger", "impostor", "rogue")
+ENDPOINTS = ("washer", "dishwasher", "ev", "plug", "fuelcell", "stranger", "impostor", "rogue")
 POLICY = AccessPolicy(
     identities=(
         *(Identity(id=name, grants=(Grant(domain=DOMAIN, role=Role.CONTROLLER),)) for name in CONTROLLERS),

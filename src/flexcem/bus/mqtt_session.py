@@ -146,10 +146,22 @@ class _Client(aiomqtt.Client):
     broker's 1.5), and on a simulated clock a one-second timer per client would dominate a day's run.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The session learns of a lost connection from the message iterator; aiomqtt's own record of it would
+        # otherwise be reported at exit as "Future exception was never retrieved".
+        self._disconnected.add_done_callback(_retrieve)
+
     async def _misc_loop(self) -> None:
         interval = max(1.0, self._keepalive / 4)
         while self._client.loop_misc() == MQTT_ERR_SUCCESS:
             await asyncio.sleep(interval)
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Mark the outcome of ``future`` as seen."""
+    if not future.cancelled():
+        future.exception()
 
 
 class _Unreachable(Exception):

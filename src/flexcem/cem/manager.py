@@ -16,6 +16,7 @@ from datetime import datetime
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
 from flexcem.cem.dispatcher import Dispatcher
+from flexcem.cem.fuel_cell_control import FuelCellThresholdControl
 from flexcem.cem.jobs import JobBook, JobPhase, JobRecord
 from flexcem.cem.planning import build_problem
 from flexcem.cem.price_book import PriceBook
@@ -69,6 +70,11 @@ class CustomerEnergyManager:
         self._idle = asyncio.Event()
         self._idle.set()
         self._loop_task: asyncio.Task[None] | None = None
+        self.fuel_cells = {
+            rule.device_id: FuelCellThresholdControl(endpoint, self.prices, rule, self._address_of, self._note)
+            for rule in self.settings.fuel_cell_thresholds
+        }
+        self._fuel_cell_tasks: list[asyncio.Task[None]] = []
         endpoint.on(DeviceRegistration, self._on_registration)
         endpoint.on(FlexibleStartOffer, self._on_flexible_start)
         endpoint.on(ChargingSessionOffer, self._on_charging_session)
@@ -82,16 +88,29 @@ class CustomerEnergyManager:
         """Start receiving and planning."""
         await self.endpoint.start()
         self._loop_task = asyncio.create_task(self._planning_loop(), name=f"planning {self.endpoint.address}")
+        self._fuel_cell_tasks = [
+            asyncio.create_task(control.run(), name=f"fuel cell {device_id}")
+            for device_id, control in self.fuel_cells.items()
+        ]
 
     async def stop(self) -> None:
         """Stop planning and leave the bus."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+        tasks = [task for task in (self._loop_task, *self._fuel_cell_tasks) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.endpoint.close()
 
     def _time(self, instant: datetime, with_day: bool = False) -> str:
         return self.settings.clock_time(instant, with_day)
+
+    def _address_of(self, device_id: str) -> str | None:
+        record = self.registry.get(device_id)
+        return None if record is None else record.address
+
+    def set_fuel_cell_threshold(self, device_id: str, threshold_per_kwh: float) -> None:
+        """The customer changes a fuel cell's price threshold (JWG1111); effective at the next interval."""
+        self.fuel_cells[device_id].set_threshold(threshold_per_kwh)
 
     def _note(self, text: str) -> None:
         self.journal.append(JournalEntry(self.clock.now(), text))
@@ -155,6 +174,8 @@ class CustomerEnergyManager:
             f"tariff {profile.profile_id} r{profile.revision} ({profile.binding.value}) "
             f"{self._time(profile.start, True)}–{self._time(profile.end, True)} from {envelope.sender}"
         )
+        for control in self.fuel_cells.values():
+            control.tariff_changed()
         if changed:
             self.request_replan(f"tariff {profile.profile_id} r{profile.revision}")
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
+from flexcem.cem.fuel_cell_control import FuelCellThreshold
 from flexcem.model import Address, FlexModel, IncentiveProgram, NonNegativeDuration, PositiveDuration
 
 __all__ = ["CemSettings"]
@@ -40,6 +41,10 @@ class CemSettings(FlexModel):
     )
     timezone: str = Field(default="UTC", description="The home's time zone (IANA name), for what it shows.")
     planner_time_limit_s: float = Field(default=5.0, gt=0.0, description="Time limit of one plan [s].")
+    fuel_cell_thresholds: tuple[FuelCellThreshold, ...] = Field(
+        default=(),
+        description="Fuel cells run by the customer's price threshold (JWG1111): ON above it, OFF at or below.",
+    )
 
     @field_validator("timezone")
     @classmethod

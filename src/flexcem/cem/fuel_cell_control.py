@@ -1,0 +1,183 @@
+"""JWG1111 — fuel-cell operation from a tariff schedule and the customer's price threshold (TR A.3.7).
+
+"The home customer sets a price threshold. For each interval: if the price is above the threshold, at the
+beginning of the interval the EMS sends a fuel-cell turn-on request; otherwise a turn-off request. The fuel
+cell controller replies with a status message and may override EMS requests."
+
+:class:`FuelCellThresholdControl` does exactly that for one fuel cell:
+
+* the intervals are the slots of the tariff in force (the CEM's :class:`~flexcem.cem.price_book.PriceBook`):
+  a newly received schedule replaces the old one from its start; where no schedule covers an interval — its
+  validity has ended and nothing newer came — no price-based command is sent;
+* commands go out only at interval boundaries, never mid-interval (a tariff arriving mid-interval takes effect
+  at the next boundary);
+* every command's outcome (successful, refused with the controller's reason, or unanswered) is recorded; a
+  refusal is not fought: nothing more is sent in that interval;
+* a threshold change by the customer takes effect at the next boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import Field
+
+from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported, UnexpectedReply
+from flexcem.cem.price_book import PriceBook
+from flexcem.model import CommandKind, CommandResult, FlexModel, Identifier, SimpleCommand
+
+__all__ = ["CommandOutcome", "FuelCellThreshold", "FuelCellThresholdControl", "threshold_command"]
+
+log = logging.getLogger("flexcem.cem.fuel_cell")
+
+
+class FuelCellThreshold(FlexModel):
+    """The customer's rule for one fuel cell (JWG1111): run it while electricity costs more than the threshold."""
+
+    device_id: Identifier = Field(description="The fuel cell's device id.")
+    threshold_per_kwh: float = Field(
+        description="Price threshold [tariff currency/kWh]: above it the fuel cell runs, at or below it it stops."
+    )
+
+
+def threshold_command(price_per_kwh: float, threshold_per_kwh: float) -> CommandKind:
+    """ON when the interval's price is above the threshold, OFF when it is at or below it."""
+    return CommandKind.ON if price_per_kwh > threshold_per_kwh else CommandKind.OFF
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """One command sent at an interval boundary and what the fuel cell controller answered."""
+
+    interval_start: datetime
+    interval_end: datetime
+    price_per_kwh: float
+    threshold_per_kwh: float
+    command: CommandKind
+    success: bool
+    reason: str | None = None
+
+
+class FuelCellThresholdControl:
+    """Sends ON/OFF to one fuel cell at each tariff interval boundary, from the price and the threshold."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        prices: PriceBook,
+        rule: FuelCellThreshold,
+        address_of: Callable[[str], str | None],
+        note: Callable[[str], None] = lambda text: None,
+    ) -> None:
+        self._endpoint = endpoint
+        self._clock = endpoint.clock
+        self._prices = prices
+        self._device_id = rule.device_id
+        self._threshold = rule.threshold_per_kwh
+        self._next_threshold: float | None = None
+        self._address_of = address_of
+        self._note = note
+        self._tariff_changed = asyncio.Event()
+        self.outcomes: list[CommandOutcome] = []
+
+    @property
+    def threshold_per_kwh(self) -> float:
+        """The threshold in force for the current interval [currency/kWh]."""
+        return self._threshold
+
+    def set_threshold(self, threshold_per_kwh: float) -> None:
+        """The customer changes the threshold; it takes effect at the next interval boundary."""
+        self._next_threshold = threshold_per_kwh
+
+    def tariff_changed(self) -> None:
+        """A tariff was received: boundaries may have moved or a schedule may now exist."""
+        self._tariff_changed.set()
+
+    def next_boundary(self, after: datetime) -> datetime | None:
+        """The first tariff slot edge strictly after ``after`` in any profile the CEM holds, or ``None``."""
+        edges = [
+            edge
+            for profile in self._prices.profiles
+            for slot in profile.slots
+            for edge in (slot.start, slot.end)
+            if edge > after
+        ]
+        return min(edges, default=None)
+
+    async def run(self) -> None:
+        """Act at every boundary from now on; at a boundary exactly now, act at once."""
+        now = self._clock.now()
+        boundary = now if self._is_edge(now) else self.next_boundary(now)
+        while True:
+            if boundary is not None and self._clock.now() >= boundary:
+                await self._act(boundary)
+                boundary = self.next_boundary(boundary)
+                continue
+            woke_by_tariff = await self._wait(boundary)
+            if woke_by_tariff:
+                self._tariff_changed.clear()
+                boundary = self.next_boundary(self._clock.now())
+
+    def _is_edge(self, instant: datetime) -> bool:
+        return any(instant in (slot.start, slot.end) for profile in self._prices.profiles for slot in profile.slots)
+
+    async def _wait(self, boundary: datetime | None) -> bool:
+        """Sleep until ``boundary`` or a tariff change; whether the tariff woke us."""
+        changed: asyncio.Future[object] = asyncio.ensure_future(self._tariff_changed.wait())
+        waits: set[asyncio.Future[object]] = {changed}
+        if boundary is not None:
+            delay = max(0.0, (boundary - self._clock.now()).total_seconds())
+            sleeping: asyncio.Future[object] = asyncio.ensure_future(self._clock.sleep(delay))
+            waits.add(sleeping)
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        return changed.done() and not changed.cancelled()
+
+    async def _act(self, boundary: datetime) -> None:
+        if self._next_threshold is not None:
+            self._threshold, self._next_threshold = self._next_threshold, None
+            self._note(f"fuel-cell threshold now {self._threshold:g}/kWh")
+        slot = self._prices.price_at(boundary)
+        if slot is None:
+            return  # the schedule's validity has ended and nothing newer exists: no price-based command
+        command = threshold_command(slot.price_per_kwh, self._threshold)
+        address = self._address_of(self._device_id)
+        if address is None:
+            self._note(f"fuel cell {self._device_id} is not registered: no {command.value} sent")
+            return
+        reason: str | None = None
+        try:
+            result = await self._endpoint.deliver(
+                address,
+                SimpleCommand(
+                    device_id=self._device_id,
+                    command=command,
+                    reason=f"price {slot.price_per_kwh:g}/kWh vs threshold {self._threshold:g}/kWh",
+                ),
+                expect=CommandResult,
+            )
+            success, reason = result.success, result.reason
+        except MessageRefused as refusal:
+            success, reason = False, str(refusal)
+        except (DeliveryTimeout, PeerUnsupported, LinkClosed, UnexpectedReply) as error:
+            success, reason = False, f"no answer: {error}"
+        self.outcomes.append(
+            CommandOutcome(
+                interval_start=slot.start,
+                interval_end=slot.end,
+                price_per_kwh=slot.price_per_kwh,
+                threshold_per_kwh=self._threshold,
+                command=command,
+                success=success,
+                reason=reason,
+            )
+        )
+        verdict = "done" if success else f"not done ({reason}); not repeated in this interval"
+        self._note(f"fuel cell {self._device_id} {command.value} at {boundary.isoformat()}: {verdict}")
