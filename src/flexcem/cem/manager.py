@@ -37,9 +37,20 @@ from flexcem.model import (
 )
 from flexcem.planner import Plan, solve
 
-__all__ = ["CustomerEnergyManager", "JournalEntry"]
+__all__ = ["CustomerEnergyManager", "JournalEntry", "PlanProposal"]
 
 log = logging.getLogger("flexcem.cem")
+
+
+@dataclass
+class PlanProposal:
+    """A plan waiting for the user's commit (JWG1110: "the user confirms the results and commits the plan")."""
+
+    proposal_id: str
+    plan: Plan
+    jobs: list[JobRecord]
+    proposed_at: datetime
+    committed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,7 @@ class CustomerEnergyManager:
         self.jobs = JobBook()
         self.prices = PriceBook()
         self.plan: Plan | None = None
+        self.proposal: PlanProposal | None = None
         self.plans_made = 0
         self.base_load_forecast: PowerSeries | None = None
         self.journal: list[JournalEntry] = []
@@ -245,8 +257,41 @@ class CustomerEnergyManager:
             f"plan {self.plans_made} ({why}): {len(placed)} job(s), expected cost {plan.total_cost:.4f} "
             f"{plan.currency}" + "".join(f"; violation {v.message}" for v in plan.violations)
         )
+        if self.settings.commit_required:
+            self.proposal = PlanProposal(f"proposal-{self.plans_made}", plan, placed, now)
+            self._note(f"{self.proposal.proposal_id} waits for the user's commit; nothing is sent before it")
+            return plan
         await self._dispatcher.apply(plan, placed)
         return plan
+
+    async def commit(self, proposal_id: str) -> PlanProposal:
+        """The user commits the proposed plan (JWG1110); only then do start times go to the devices.
+
+        Raises :class:`ValueError` naming ``proposal_id`` when it is not the current, uncommitted proposal (a
+        newer tariff or offer has replaced it, or it was committed already).
+        """
+        proposal = self.proposal
+        if proposal is None or proposal.proposal_id != proposal_id:
+            current = proposal.proposal_id if proposal else "none"
+            raise ValueError(f"proposal_id {proposal_id!r} is not the current proposal (current: {current})")
+        if proposal.committed_at is not None:
+            raise ValueError(f"proposal_id {proposal_id!r} was committed already")
+        now = self.clock.now()
+        too_soon = [
+            device.device_id
+            for device in proposal.plan.devices
+            if device.start is not None and device.start < now + self.settings.minimum_lead_time
+        ]
+        if too_soon:
+            self.request_replan(f"{proposal_id} out of date")
+            raise ValueError(
+                f"proposal_id {proposal_id!r} is out of date: the planned start of {', '.join(too_soon)} has "
+                "passed; a new proposal follows"
+            )
+        proposal.committed_at = now
+        self._note(f"the user committed {proposal_id}")
+        await self._dispatcher.apply(proposal.plan, [job for job in proposal.jobs if job.phase.movable])
+        return proposal
 
     # ---------------------------------------------------------------------------------------- reporting
 

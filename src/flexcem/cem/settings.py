@@ -41,6 +41,10 @@ class CemSettings(FlexModel):
     )
     timezone: str = Field(default="UTC", description="The home's time zone (IANA name), for what it shows.")
     planner_time_limit_s: float = Field(default=5.0, gt=0.0, description="Time limit of one plan [s].")
+    commit_required: bool = Field(
+        default=False,
+        description="Plans are proposals the user must commit before anything is sent to a device (JWG1110).",
+    )
     fuel_cell_thresholds: tuple[FuelCellThreshold, ...] = Field(
         default=(),
         description="Fuel cells run by the customer's price threshold (JWG1111): ON above it, OFF at or below.",
