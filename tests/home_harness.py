@@ -32,16 +32,20 @@ from flexcem.codec import codec_for
 from flexcem.devices import Dishwasher, ElectricVehicle, EvBattery, WashingMachine
 from flexcem.grid import TariffProgram
 from flexcem.model import (
+    CommandKind,
+    CommandResult,
     DeviceCapabilities,
     DeviceFunction,
     DeviceKind,
     DeviceRegistration,
+    DeviceState,
     Envelope,
     FlexibleStartOffer,
     PowerProfile,
     PowerSequence,
     PriceSlot,
     ProfileSlot,
+    SimpleCommand,
     TariffKind,
 )
 from flexcem.sim.datasets import CityLearnData
@@ -52,7 +56,7 @@ BUS_KIND = "memory"
 """Which bus :func:`run_home` uses: ``"memory"`` or ``"mosquitto"``."""
 
 CONTROLLERS = ("cem", "retailer", "test-cem")
-ENDPOINTS = ("washer", "dishwasher", "ev", "plug", "fuelcell", "stranger", "impostor", "rogue")
+ENDPOINTS = ("washer", "dishwasher", "ev", "plug", "fuelcell", "heatpump", "der", "stranger", "impostor", "rogue")
 POLICY = AccessPolicy(
     identities=(
         *(Identity(id=name, grants=(Grant(domain=DOMAIN, role=Role.CONTROLLER),)) for name in CONTROLLERS),
@@ -306,3 +310,52 @@ async def settle(home: Home, seconds: float = 5.0) -> None:
 def hours(value: float) -> timedelta:
     """``value`` hours."""
     return timedelta(hours=value)
+
+
+@dataclass
+class SwitchedDevice:
+    """A device controlled by simple commands as the CEM sees it: answers every command, may refuse (override)
+    the ones that arrive in ``refuse_between``, and records what it received and when."""
+
+    endpoint: Endpoint
+    refuse_between: tuple[datetime, datetime] | None = None
+    received: list[tuple[datetime, SimpleCommand]] = field(default_factory=list)
+    running: bool = False
+
+    async def on_command(self, command: SimpleCommand, envelope: Envelope) -> CommandResult:
+        now = self.endpoint.clock.now()
+        self.received.append((now, command))
+        if self.refuse_between and self.refuse_between[0] <= now < self.refuse_between[1]:
+            return CommandResult(
+                device_id=command.device_id,
+                command=command.command,
+                success=False,
+                state=DeviceState.RUNNING if self.running else DeviceState.IDLE,
+                reason="minimum off time after the last stop not reached",
+            )
+        self.running = command.command is CommandKind.ON
+        return CommandResult(
+            device_id=command.device_id,
+            command=command.command,
+            success=True,
+            state=DeviceState.RUNNING if self.running else DeviceState.IDLE,
+        )
+
+
+async def switched_device(
+    home: Home, name: str, kind: DeviceKind, *, refuse_between: tuple[datetime, datetime] | None = None
+) -> SwitchedDevice:
+    """Register a :class:`SwitchedDevice` of ``kind`` at the CEM."""
+    endpoint = await home.endpoint(name)
+    device = SwitchedDevice(endpoint, refuse_between)
+    endpoint.on(SimpleCommand, device.on_command)
+    await endpoint.start()
+    capabilities = DeviceCapabilities(
+        device_id=name,
+        kind=kind,
+        functions=(DeviceFunction.SIMPLE_COMMANDS, DeviceFunction.STATUS_REPORT),
+        commands=(CommandKind.ON, CommandKind.OFF),
+        max_power_w=700.0,
+    )
+    await endpoint.deliver(home.cem_address, DeviceRegistration(capabilities=capabilities))
+    return device

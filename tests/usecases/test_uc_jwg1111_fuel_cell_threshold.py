@@ -8,25 +8,16 @@ replies with a status message (command successfully implemented or not) … and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flexcem.bus import Endpoint
 from flexcem.cem import CemSettings
-from flexcem.cem.fuel_cell_control import CommandOutcome, FuelCellThreshold, threshold_command
+from flexcem.cem.threshold_control import CommandOutcome, PriceThresholdRule, RunWhen, threshold_command
 from flexcem.model import (
     CommandKind,
-    CommandResult,
-    DeviceCapabilities,
-    DeviceFunction,
     DeviceKind,
-    DeviceRegistration,
-    DeviceState,
-    Envelope,
     PriceSlot,
-    SimpleCommand,
 )
-from home_harness import DOMAIN, Home, local, run_home, settle
+from home_harness import DOMAIN, Home, SwitchedDevice, local, run_home, settle, switched_device
 
 NOON = local(2021, 6, 15, 12)
 HOURLY = {13: 0.30, 14: 0.25, 15: 0.20, 16: 0.32, 17: 0.35, 18: 0.24, 19: 0.31}
@@ -45,60 +36,21 @@ def hourly_prices(start: datetime, end: datetime) -> Sequence[PriceSlot]:
     return slots
 
 
-@dataclass
-class FuelCellController:
-    """The fuel cell's controller as the CEM sees it: answers every command, may override (refuse) some."""
-
-    endpoint: Endpoint
-    refuse_between: tuple[datetime, datetime] | None = None
-    received: list[tuple[datetime, SimpleCommand]] = field(default_factory=list)
-    running: bool = False
-
-    async def on_command(self, command: SimpleCommand, envelope: Envelope) -> CommandResult:
-        now = self.endpoint.clock.now()
-        self.received.append((now, command))
-        if self.refuse_between and self.refuse_between[0] <= now < self.refuse_between[1]:
-            return CommandResult(
-                device_id=command.device_id,
-                command=command.command,
-                success=False,
-                state=DeviceState.RUNNING if self.running else DeviceState.IDLE,
-                reason="minimum off time after the last stop not reached",
-            )
-        self.running = command.command is CommandKind.ON
-        return CommandResult(
-            device_id=command.device_id,
-            command=command.command,
-            success=True,
-            state=DeviceState.RUNNING if self.running else DeviceState.IDLE,
-        )
-
-
-async def fuel_cell(home: Home, refuse_between: tuple[datetime, datetime] | None = None) -> FuelCellController:
-    endpoint = await home.endpoint("fuelcell")
-    controller = FuelCellController(endpoint, refuse_between)
-    endpoint.on(SimpleCommand, controller.on_command)
-    await endpoint.start()
-    capabilities = DeviceCapabilities(
-        device_id="fuelcell",
-        kind=DeviceKind.FUEL_CELL,
-        functions=(DeviceFunction.SIMPLE_COMMANDS, DeviceFunction.STATUS_REPORT),
-        commands=(CommandKind.ON, CommandKind.OFF),
-        max_power_w=700.0,
-    )
-    await endpoint.deliver(home.cem_address, DeviceRegistration(capabilities=capabilities))
-    return controller
+async def fuel_cell(home: Home, refuse_between: tuple[datetime, datetime] | None = None) -> SwitchedDevice:
+    return await switched_device(home, "fuelcell", DeviceKind.FUEL_CELL, refuse_between=refuse_between)
 
 
 def settings(threshold: float = THRESHOLD) -> CemSettings:
     return CemSettings(
         tariff_sources=(f"{DOMAIN}/retailer",),
-        fuel_cell_thresholds=(FuelCellThreshold(device_id="fuelcell", threshold_per_kwh=threshold),),
+        price_thresholds=(
+            PriceThresholdRule(device_id="fuelcell", threshold_per_kwh=threshold, run_when=RunWhen.ABOVE),
+        ),
     )
 
 
 def outcomes(home: Home) -> list[CommandOutcome]:
-    return home.cem.fuel_cells["fuelcell"].outcomes
+    return home.cem.threshold_controls["fuelcell"].outcomes
 
 
 def test_rule_is_on_above_the_threshold_and_off_at_or_below_it() -> None:
@@ -108,21 +60,23 @@ def test_rule_is_on_above_the_threshold_and_off_at_or_below_it() -> None:
 
 
 def test_price_above_threshold_turns_on_at_the_interval_start_equal_or_below_turns_off() -> None:
-    async def scenario(home: Home) -> tuple[FuelCellController, list[CommandOutcome]]:
+    async def scenario(home: Home) -> tuple[SwitchedDevice, list[CommandOutcome]]:
         controller = await fuel_cell(home)
+        await home.retailer.endpoint.start()
+        await home.retailer.publish_period(NOON)  # the noon tariff, as its first interval begins
         await home.clock.sleep_until(local(2021, 6, 15, 16, 0) - timedelta(minutes=1))
         await settle(home)
         return controller, outcomes(home)
 
-    controller, done = run_home(scenario, start=NOON, prices=hourly_prices, settings=settings())
+    controller, done = run_home(scenario, start=NOON, prices=hourly_prices, settings=settings(), publish_tariff=False)
     assert [(o.interval_start.astimezone(NOON.tzinfo).hour, o.command, o.success) for o in done] == [
+        (12, CommandKind.OFF, True),  # 0.18 < 0.25
         (13, CommandKind.ON, True),  # 0.30 > 0.25
         (14, CommandKind.OFF, True),  # 0.25 = 0.25
         (15, CommandKind.OFF, True),  # 0.20 < 0.25
     ]
-    # the tariff arrived at 12:00 mid-way into nothing: the first command waits for the 13:00 boundary
     sent_at = [at for at, _ in controller.received]
-    for at, hour in zip(sent_at, (13, 14, 15), strict=True):
+    for at, hour in zip(sent_at, (12, 13, 14, 15), strict=True):
         boundary = local(2021, 6, 15, hour)
         assert boundary <= at < boundary + timedelta(seconds=5), f"command at {at}, not at the boundary {boundary}"
 
@@ -130,7 +84,7 @@ def test_price_above_threshold_turns_on_at_the_interval_start_equal_or_below_tur
 def test_an_override_is_recorded_and_not_fought_within_the_interval() -> None:
     refuse = (local(2021, 6, 15, 16), local(2021, 6, 15, 17))
 
-    async def scenario(home: Home) -> tuple[FuelCellController, list[CommandOutcome]]:
+    async def scenario(home: Home) -> tuple[SwitchedDevice, list[CommandOutcome]]:
         controller = await fuel_cell(home, refuse_between=refuse)
         await home.clock.sleep_until(local(2021, 6, 15, 17, 30))
         await settle(home)
@@ -158,7 +112,7 @@ def test_no_price_based_command_after_the_schedule_ends() -> None:
     done = run_home(scenario, start=NOON, prices=hourly_prices, settings=settings(), publish_tariff=False)
     assert done, "no command at all"
     assert max(o.interval_start for o in done) < NOON + timedelta(hours=24)
-    assert len(done) == 23  # 13:00 … 11:00 next day; the 12:00 interval had begun when the tariff arrived
+    assert len(done) == 24  # 12:00 … 11:00 next day, one per interval
 
 
 def test_a_new_schedule_replaces_the_old_from_its_start() -> None:
@@ -183,10 +137,10 @@ def test_a_new_schedule_replaces_the_old_from_its_start() -> None:
 
 
 def test_a_threshold_change_takes_effect_at_the_next_boundary() -> None:
-    async def scenario(home: Home) -> tuple[FuelCellController, list[CommandOutcome]]:
+    async def scenario(home: Home) -> tuple[SwitchedDevice, list[CommandOutcome]]:
         controller = await fuel_cell(home)
         await home.clock.sleep_until(local(2021, 6, 15, 16, 20))
-        home.cem.set_fuel_cell_threshold("fuelcell", 0.36)
+        home.cem.set_price_threshold("fuelcell", 0.36)
         await home.clock.sleep_until(local(2021, 6, 15, 17, 30))
         await settle(home)
         return controller, outcomes(home)

@@ -16,12 +16,13 @@ from datetime import datetime
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
 from flexcem.cem.dispatcher import Dispatcher
-from flexcem.cem.fuel_cell_control import FuelCellThresholdControl
 from flexcem.cem.jobs import JobBook, JobPhase, JobRecord
 from flexcem.cem.planning import build_problem
 from flexcem.cem.price_book import PriceBook
 from flexcem.cem.registry import DeviceRegistry
 from flexcem.cem.settings import CemSettings
+from flexcem.cem.threshold_control import ThresholdControl
+from flexcem.cem.timer_control import TimerControl
 from flexcem.model import (
     ChargingSessionOffer,
     CostEstimate,
@@ -82,11 +83,15 @@ class CustomerEnergyManager:
         self._idle = asyncio.Event()
         self._idle.set()
         self._loop_task: asyncio.Task[None] | None = None
-        self.fuel_cells = {
-            rule.device_id: FuelCellThresholdControl(endpoint, self.prices, rule, self._address_of, self._note)
-            for rule in self.settings.fuel_cell_thresholds
+        self.threshold_controls = {
+            rule.device_id: ThresholdControl(endpoint, self.prices, rule, self._address_of, self._status_of, self._note)
+            for rule in self.settings.price_thresholds
         }
-        self._fuel_cell_tasks: list[asyncio.Task[None]] = []
+        self.timers = [
+            TimerControl(endpoint, rule, self.settings.zone, self._address_of, self._status_of, self._note)
+            for rule in self.settings.timed_runs
+        ]
+        self._threshold_tasks: list[asyncio.Task[None]] = []
         endpoint.on(DeviceRegistration, self._on_registration)
         endpoint.on(FlexibleStartOffer, self._on_flexible_start)
         endpoint.on(ChargingSessionOffer, self._on_charging_session)
@@ -100,14 +105,14 @@ class CustomerEnergyManager:
         """Start receiving and planning."""
         await self.endpoint.start()
         self._loop_task = asyncio.create_task(self._planning_loop(), name=f"planning {self.endpoint.address}")
-        self._fuel_cell_tasks = [
-            asyncio.create_task(control.run(), name=f"fuel cell {device_id}")
-            for device_id, control in self.fuel_cells.items()
-        ]
+        self._threshold_tasks = [
+            asyncio.create_task(control.run(), name=f"price threshold {device_id}")
+            for device_id, control in self.threshold_controls.items()
+        ] + [asyncio.create_task(timer.run(), name="timer") for timer in self.timers]
 
     async def stop(self) -> None:
         """Stop planning and leave the bus."""
-        tasks = [task for task in (self._loop_task, *self._fuel_cell_tasks) if task is not None]
+        tasks = [task for task in (self._loop_task, *self._threshold_tasks) if task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -120,9 +125,13 @@ class CustomerEnergyManager:
         record = self.registry.get(device_id)
         return None if record is None else record.address
 
-    def set_fuel_cell_threshold(self, device_id: str, threshold_per_kwh: float) -> None:
-        """The customer changes a fuel cell's price threshold (JWG1111); effective at the next interval."""
-        self.fuel_cells[device_id].set_threshold(threshold_per_kwh)
+    def _status_of(self, device_id: str) -> DeviceStatus | None:
+        record = self.registry.get(device_id)
+        return None if record is None else record.status
+
+    def set_price_threshold(self, device_id: str, threshold_per_kwh: float) -> None:
+        """The customer changes a device's price threshold (JWG1111, JWG1124); effective at the next interval."""
+        self.threshold_controls[device_id].set_threshold(threshold_per_kwh)
 
     def _note(self, text: str) -> None:
         self.journal.append(JournalEntry(self.clock.now(), text))
@@ -186,7 +195,7 @@ class CustomerEnergyManager:
             f"tariff {profile.profile_id} r{profile.revision} ({profile.binding.value}) "
             f"{self._time(profile.start, True)}–{self._time(profile.end, True)} from {envelope.sender}"
         )
-        for control in self.fuel_cells.values():
+        for control in self.threshold_controls.values():
             control.tariff_changed()
         if changed:
             self.request_replan(f"tariff {profile.profile_id} r{profile.revision}")

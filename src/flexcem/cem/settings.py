@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from flexcem.cem.fuel_cell_control import FuelCellThreshold
+from flexcem.cem.threshold_control import PriceThresholdRule
+from flexcem.cem.timer_control import TimedRun
 from flexcem.model import Address, FlexModel, IncentiveProgram, NonNegativeDuration, PositiveDuration
 
 __all__ = ["CemSettings"]
@@ -45,9 +46,13 @@ class CemSettings(FlexModel):
         default=False,
         description="Plans are proposals the user must commit before anything is sent to a device (JWG1110).",
     )
-    fuel_cell_thresholds: tuple[FuelCellThreshold, ...] = Field(
+    timed_runs: tuple[TimedRun, ...] = Field(
+        default=(), description="Devices switched on and off at fixed local times every day (story JWG16)."
+    )
+    price_thresholds: tuple[PriceThresholdRule, ...] = Field(
         default=(),
-        description="Fuel cells run by the customer's price threshold (JWG1111): ON above it, OFF at or below.",
+        description="Devices switched ON/OFF by the customer's price threshold at each tariff interval "
+        "(fuel cell JWG1111, heat pump JWG1124, DER story JWG16).",
     )
 
     @field_validator("timezone")

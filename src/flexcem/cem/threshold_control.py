@@ -1,16 +1,19 @@
-"""JWG1111 — fuel-cell operation from a tariff schedule and the customer's price threshold (TR A.3.7).
+"""Devices run by the customer's price threshold: fuel cell (JWG1111), heat pump (JWG1124/1125), DER (story JWG16).
 
-"The home customer sets a price threshold. For each interval: if the price is above the threshold, at the
-beginning of the interval the EMS sends a fuel-cell turn-on request; otherwise a turn-off request. The fuel
-cell controller replies with a status message and may override EMS requests."
+JWG1111: "The home customer sets a price threshold. For each interval: if the price is above the threshold, at
+the beginning of the interval the EMS sends a fuel-cell turn-on request; otherwise a turn-off request. The fuel
+cell controller replies with a status message and may override EMS requests." JWG1124 does the same for a
+heat pump with the direction of a load (cheap → on), and story JWG16 (alternative 2) for a DER that runs when
+the price is at or above the set point, if it is ready.
 
-:class:`FuelCellThresholdControl` does exactly that for one fuel cell:
+:class:`ThresholdControl` does exactly that for one device and one :class:`PriceThresholdRule`:
 
 * the intervals are the slots of the tariff in force (the CEM's :class:`~flexcem.cem.price_book.PriceBook`):
   a newly received schedule replaces the old one from its start; where no schedule covers an interval — its
   validity has ended and nothing newer came — no price-based command is sent;
 * commands go out only at interval boundaries, never mid-interval (a tariff arriving mid-interval takes effect
   at the next boundary);
+* a device whose last status says it failed is not started (JWG16: "if … DER ready");
 * every command's outcome (successful, refused with the controller's reason, or unanswered) is recorded; a
   refusal is not fought: nothing more is sent in that interval;
 * a threshold change by the customer takes effect at the next boundary.
@@ -22,31 +25,50 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from pydantic import Field
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported, UnexpectedReply
 from flexcem.cem.price_book import PriceBook
-from flexcem.model import CommandKind, CommandResult, FlexModel, Identifier, SimpleCommand
+from flexcem.model import CommandKind, CommandResult, DeviceState, DeviceStatus, FlexModel, Identifier, SimpleCommand
 
-__all__ = ["CommandOutcome", "FuelCellThreshold", "FuelCellThresholdControl", "threshold_command"]
+__all__ = ["CommandOutcome", "PriceThresholdRule", "RunWhen", "ThresholdControl", "threshold_command"]
 
-log = logging.getLogger("flexcem.cem.fuel_cell")
+log = logging.getLogger("flexcem.cem.threshold")
 
-
-class FuelCellThreshold(FlexModel):
-    """The customer's rule for one fuel cell (JWG1111): run it while electricity costs more than the threshold."""
-
-    device_id: Identifier = Field(description="The fuel cell's device id.")
-    threshold_per_kwh: float = Field(
-        description="Price threshold [tariff currency/kWh]: above it the fuel cell runs, at or below it it stops."
-    )
+BOUNDARY_GRACE = timedelta(seconds=5)
+"""How late after an interval's beginning a command still counts as sent at the beginning."""
 
 
-def threshold_command(price_per_kwh: float, threshold_per_kwh: float) -> CommandKind:
-    """ON when the interval's price is above the threshold, OFF when it is at or below it."""
-    return CommandKind.ON if price_per_kwh > threshold_per_kwh else CommandKind.OFF
+class RunWhen(StrEnum):
+    """When a threshold-controlled device runs, comparing the interval's price with the threshold."""
+
+    ABOVE = "above"
+    """price > threshold (a generator that saves expensive imports: fuel cell, JWG1111)."""
+    AT_OR_ABOVE = "at_or_above"
+    """price ≥ threshold (a DER run by price, story JWG16)."""
+    BELOW = "below"
+    """price < threshold (a load that runs when energy is cheap: heat pump, JWG1124)."""
+
+
+class PriceThresholdRule(FlexModel):
+    """The customer's rule for one device: run it (ON) or stop it (OFF) by the price of each tariff interval."""
+
+    device_id: Identifier = Field(description="The device's id.")
+    threshold_per_kwh: float = Field(description="Price threshold [tariff currency/kWh].")
+    run_when: RunWhen = Field(default=RunWhen.ABOVE, description="Which side of the threshold runs the device.")
+
+
+def threshold_command(price_per_kwh: float, threshold_per_kwh: float, run_when: RunWhen = RunWhen.ABOVE) -> CommandKind:
+    """ON when the interval's price is on the running side of the threshold, else OFF."""
+    runs = {
+        RunWhen.ABOVE: price_per_kwh > threshold_per_kwh,
+        RunWhen.AT_OR_ABOVE: price_per_kwh >= threshold_per_kwh,
+        RunWhen.BELOW: price_per_kwh < threshold_per_kwh,
+    }[run_when]
+    return CommandKind.ON if runs else CommandKind.OFF
 
 
 @dataclass(frozen=True)
@@ -62,15 +84,16 @@ class CommandOutcome:
     reason: str | None = None
 
 
-class FuelCellThresholdControl:
-    """Sends ON/OFF to one fuel cell at each tariff interval boundary, from the price and the threshold."""
+class ThresholdControl:
+    """Sends ON/OFF to one device at each tariff interval boundary, from the price and the threshold."""
 
     def __init__(
         self,
         endpoint: Endpoint,
         prices: PriceBook,
-        rule: FuelCellThreshold,
+        rule: PriceThresholdRule,
         address_of: Callable[[str], str | None],
+        status_of: Callable[[str], DeviceStatus | None] = lambda device_id: None,
         note: Callable[[str], None] = lambda text: None,
     ) -> None:
         self._endpoint = endpoint
@@ -78,6 +101,8 @@ class FuelCellThresholdControl:
         self._prices = prices
         self._device_id = rule.device_id
         self._threshold = rule.threshold_per_kwh
+        self._run_when = rule.run_when
+        self._status_of = status_of
         self._next_threshold: float | None = None
         self._address_of = address_of
         self._note = note
@@ -110,20 +135,33 @@ class FuelCellThresholdControl:
 
     async def run(self) -> None:
         """Act at every boundary from now on; at a boundary exactly now, act at once."""
-        now = self._clock.now()
-        boundary = now if self._is_edge(now) else self.next_boundary(now)
+        acted: datetime | None = None
+        boundary = self._boundary_from(self._clock.now(), acted)
         while True:
             if boundary is not None and self._clock.now() >= boundary:
                 await self._act(boundary)
+                acted = boundary
                 boundary = self.next_boundary(boundary)
                 continue
             woke_by_tariff = await self._wait(boundary)
             if woke_by_tariff:
                 self._tariff_changed.clear()
-                boundary = self.next_boundary(self._clock.now())
+                boundary = self._boundary_from(self._clock.now(), acted)
 
-    def _is_edge(self, instant: datetime) -> bool:
-        return any(instant in (slot.start, slot.end) for profile in self._prices.profiles for slot in profile.slots)
+    def _boundary_from(self, now: datetime, acted: datetime | None) -> datetime | None:
+        """A boundary passed at most :data:`BOUNDARY_GRACE` ago and not yet acted on, else the next boundary.
+
+        A tariff that arrives a moment after the interval it starts with began (transport delay) still acts at
+        that interval's beginning; one that arrives later waits for the next boundary.
+        """
+        passed = [
+            edge
+            for profile in self._prices.profiles
+            for slot in profile.slots
+            for edge in (slot.start, slot.end)
+            if now - BOUNDARY_GRACE <= edge <= now and edge != acted and (acted is None or edge > acted)
+        ]
+        return max(passed) if passed else self.next_boundary(now)
 
     async def _wait(self, boundary: datetime | None) -> bool:
         """Sleep until ``boundary`` or a tariff change; whether the tariff woke us."""
@@ -143,14 +181,18 @@ class FuelCellThresholdControl:
     async def _act(self, boundary: datetime) -> None:
         if self._next_threshold is not None:
             self._threshold, self._next_threshold = self._next_threshold, None
-            self._note(f"fuel-cell threshold now {self._threshold:g}/kWh")
+            self._note(f"{self._device_id}: price threshold now {self._threshold:g}/kWh")
         slot = self._prices.price_at(boundary)
         if slot is None:
             return  # the schedule's validity has ended and nothing newer exists: no price-based command
-        command = threshold_command(slot.price_per_kwh, self._threshold)
+        command = threshold_command(slot.price_per_kwh, self._threshold, self._run_when)
         address = self._address_of(self._device_id)
         if address is None:
-            self._note(f"fuel cell {self._device_id} is not registered: no {command.value} sent")
+            self._note(f"{self._device_id} is not registered: no {command.value} sent")
+            return
+        status = self._status_of(self._device_id)
+        if command is CommandKind.ON and status is not None and status.state is DeviceState.FAILED:
+            self._note(f"{self._device_id} is not ready ({status.state.value}): not started")
             return
         reason: str | None = None
         try:
@@ -180,4 +222,4 @@ class FuelCellThresholdControl:
             )
         )
         verdict = "done" if success else f"not done ({reason}); not repeated in this interval"
-        self._note(f"fuel cell {self._device_id} {command.value} at {boundary.isoformat()}: {verdict}")
+        self._note(f"{self._device_id} {command.value} at {boundary.isoformat()}: {verdict}")
