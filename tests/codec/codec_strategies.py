@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from flexcem.codec.shapes import Kind, ValueShape, model_shape
 from flexcem.model import (
+    POWER_COMMANDS,
     Ack,
     ActivationTrigger,
     BindingLevel,
@@ -370,8 +371,14 @@ MESSAGE_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
         start=datetimes,
         end=datetimes,
     ),
-    "SimpleCommand": st.builds(
-        SimpleCommand, device_id=identifiers, command=st.sampled_from(CommandKind), reason=optional_texts(256)
+    "SimpleCommand": st.sampled_from(CommandKind).flatmap(
+        lambda command: st.builds(
+            SimpleCommand,
+            device_id=identifiers,
+            command=st.just(command),
+            reason=optional_texts(256),
+            power_w=floats(0.0, 1e6) if command in POWER_COMMANDS else st.none() | floats(0.0, 1e6),
+        )
     ),
     "CommandResult": command_results(),
     "PriceEnvironmentProfile": price_profiles,
@@ -467,3 +474,10 @@ def envelopes(draw: st.DrawFn, message_type: str | None = None) -> Envelope:
         schema_version=draw(st.sampled_from(["1.0", "1.0", "1.4"])),
         body=draw(messages(name)),
     )
+
+
+# --- home devices (issue 4) ------------------------------------------------------------------------------
+# Imported last: the home strategies build on the scalars and series above.
+from home_strategies import HOME_STRATEGIES  # noqa: E402
+
+MESSAGE_STRATEGIES.update(HOME_STRATEGIES)

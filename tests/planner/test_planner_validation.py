@@ -137,9 +137,9 @@ def test_committed_sequence_must_exist() -> None:
 
 
 def test_unknown_device_kind_is_named() -> None:
-    errors = _errors(_input(devices=[_washer(kind="heat_pump")]))
+    errors = _errors(_input(devices=[_washer(kind="lawn_mower")]))
     assert errors[0][0] == "devices.0"
-    assert "heat_pump" in errors[0][1]
+    assert "lawn_mower" in errors[0][1]
 
 
 def test_charging_session_limits_are_checked() -> None:

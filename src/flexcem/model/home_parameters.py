@@ -124,6 +124,15 @@ class FuelCellParameters(FlexModel):
     gas_kwh_per_m3: float = Field(default=12.5, gt=0.0, description="Energy of the gas [kWh/m³] (13A: 12.5).")
     min_on_h: float = Field(default=1.0, ge=0.0, description="Least time it runs once started [h].")
     min_off_h: float = Field(default=1.0, ge=0.0, description="Least time it stays off once stopped [h].")
+    backup_boiler_power_max_w: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Heat output of the backup gas boiler that heats the tank when the fuel cell does not "
+        "[W thermal]; 0: none.",
+    )
+    backup_boiler_efficiency: float = Field(
+        default=0.9, gt=0.0, le=1.0, description="Heat output / gas input of the backup boiler (0–1]."
+    )
 
     @model_validator(mode="after")
     def _range(self) -> Self:

@@ -27,7 +27,8 @@ class Level(IntEnum):
     VIOLATION = 0
     """Soft-constraint violations in violation units (kWh of site excess, kWh of shortfall, hours late)."""
     CO2 = 1
-    """CO2 of the objective "co2" or of devices whose incentive is "greenest" (normalised)."""
+    """CO2 of the objective "co2", imported energy of "self_consumption", CO2 of devices whose incentive is
+    "greenest" (normalised)."""
     COST = 2
     """Energy cost, move penalties and the tiny tie-breaks (normalised currency)."""
 

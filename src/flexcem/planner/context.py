@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from flexcem.planner.grid import MICROSECOND, FloatArray, IntArray, TimeGrid, la
 from flexcem.planner.objective import Scales
 
 if TYPE_CHECKING:
-    from flexcem.planner.problem import PlanningProblem
+    from flexcem.planner.problem import Objective, PlanningProblem
 
 __all__ = ["PlanningContext", "resample_slots"]
 
@@ -47,9 +47,15 @@ class PlanningContext:
     committed_kw: FloatArray
     """Committed load per slot [kW], consumption positive."""
     scales: Scales
-    objective: Literal["cost", "co2"]
+    objective: Objective
     site_rows: IntArray
     """Row index of each slot's site power balance."""
+    import_value: FloatArray
+    """What the cost level charges per kWh imported in each slot [currency/kWh]: the price, or for the
+    objective "weighted" cost weight × price + CO2 price × intensity + import weight."""
+    export_value: FloatArray
+    """What the cost level credits per kWh exported in each slot [currency/kWh]: the export price (× the cost
+    weight for "weighted")."""
 
     @classmethod
     def of(cls, problem: PlanningProblem, site_rows: IntArray | None = None) -> PlanningContext:
@@ -62,15 +68,24 @@ class PlanningContext:
         co2 = _co2(grid, problem.prices)
         committed = problem.site.committed_load
         committed_kw = resample_slots(grid, committed, [slot.power_w / 1000.0 for slot in committed])
+        import_value, export_value = price, export_price
+        weights = problem.weights
+        if problem.objective == "weighted" and weights is not None:
+            import_value = weights.cost * price + weights.import_weight_per_kwh
+            if co2 is not None:
+                import_value = import_value + weights.co2_price_per_kg * co2 / 1000.0
+            export_value = weights.cost * export_price
         return cls(
             grid=grid,
             price=price,
             export_price=export_price,
             co2=co2,
             committed_kw=committed_kw,
-            scales=Scales.of(price, export_price, co2),
+            scales=Scales.of(import_value, export_value, co2),
             objective=problem.objective,
             site_rows=site_rows if site_rows is not None else np.arange(grid.count, dtype=np.int64),
+            import_value=import_value,
+            export_value=export_value,
         )
 
     @property

@@ -73,6 +73,8 @@ class _Enumerator:
         for device in problem.devices:
             if not isinstance(device, FlexibleStartDevice):
                 raise ValueError(f"the exhaustive search handles flexible_start devices only, not {device.kind}")
+        if problem.objective not in ("cost", "co2"):
+            raise ValueError(f"the exhaustive search handles objectives 'cost' and 'co2', not {problem.objective!r}")
         self.problem = problem
         self.context = context = PlanningContext.of(problem)
         self.devices: list[FlexibleStartDevice] = [d for d in problem.devices if isinstance(d, FlexibleStartDevice)]

@@ -101,6 +101,10 @@ def build_model(problem: PlanningProblem) -> PlanningModel:
     if context.co2 is None:
         if problem.objective == "co2":
             model.warnings.append("objective 'co2' ignored: the prices carry no CO2 intensity for the whole horizon")
+        if problem.weights is not None and problem.weights.co2_price_per_kg > 0.0:
+            model.warnings.append(
+                "weights.co2_price_per_kg ignored: the prices carry no CO2 intensity for the whole horizon"
+            )
         for item in problem.devices:
             if item.incentive is IncentiveProgram.GREENEST:
                 model.warnings.append(

@@ -11,17 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
 from flexcem.model.base import Currency, FlexModel, PositiveDuration
 from flexcem.model.tariff import PriceSlot
 from flexcem.model.timeseries import PowerSlot
 from flexcem.planner.devices import DeviceUnion, PlannerDevice
+from flexcem.planner.devices.base import FieldPath, field_errors
 from flexcem.planner.grid import MICROSECOND, TimeGrid, coverage_gaps, elapsed, later
 
-__all__ = ["MAX_SLOTS", "PlanningProblem", "SiteLimits"]
+__all__ = ["MAX_SLOTS", "Objective", "ObjectiveWeights", "PlanningProblem", "SiteLimits"]
 
 MAX_SLOTS = 20_000
 """Most planning slots a problem may have (e.g. 69 days of 5-minute slots)."""
@@ -45,6 +46,35 @@ class SiteLimits(FlexModel):
         description="Load already committed [W] (base-load forecast, devices already running); consumption "
         "positive, generation negative. Overlapping slots add up; outside them the committed load is 0.",
     )
+
+
+Objective = Literal["cost", "co2", "self_consumption", "weighted"]
+"""What the planner minimises after the violations (see :attr:`PlanningProblem.objective`)."""
+
+
+class ObjectiveWeights(FlexModel):
+    """The weighted objective: cost × ``cost`` + CO2 × ``co2_price_per_kg`` + imports × ``import_weight_per_kwh``.
+
+    Every term is in the problem's currency, so the sum is one amount of money per plan.
+    """
+
+    cost: float = Field(
+        default=1.0, ge=0.0, description="Weight of the site's energy cost (dimensionless; 1 = the cost as it is)."
+    )
+    co2_price_per_kg: float = Field(
+        default=0.0, ge=0.0, description="Price put on the CO2 of the site's imports [currency/kg CO2]."
+    )
+    import_weight_per_kwh: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Charge put on every kWh imported from the grid [currency/kWh] (favours self-consumption).",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.cost == 0.0 and self.co2_price_per_kg == 0.0 and self.import_weight_per_kwh == 0.0:
+            raise ValueError("cost, co2_price_per_kg and import_weight_per_kwh are all 0: nothing to minimise")
+        return self
 
 
 def _horizon_end(start: datetime, slot: timedelta, devices: Sequence[PlannerDevice], end: datetime | None) -> datetime:
@@ -89,11 +119,28 @@ class PlanningProblem(FlexModel):
     export_prices: tuple[PriceSlot, ...] = Field(
         default=(), description="Remuneration of exported energy [currency/kWh]; 0 where no slot is given."
     )
-    objective: Literal["cost", "co2"] = Field(
+    objective: Objective = Field(
         default="cost",
         description="'cost' minimises the site's energy cost; 'co2' minimises the CO2 of its imports first "
-        "and the cost second. Devices with incentive 'greenest' minimise their own CO2 first in either case.",
+        "and the cost second; 'self_consumption' minimises the energy imported from the grid first and the "
+        "cost second; 'weighted' minimises the weighted sum given in `weights`. Devices with incentive "
+        "'greenest' minimise their own CO2 first in every case.",
     )
+    weights: ObjectiveWeights | None = Field(
+        default=None,
+        validate_default=True,
+        description="Weights of the objective 'weighted' (required with it, refused with any other).",
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, weights: ObjectiveWeights | None, info: ValidationInfo) -> ObjectiveWeights | None:
+        objective = info.data.get("objective")
+        if objective == "weighted" and weights is None:
+            raise ValueError("weights is required when objective is 'weighted'")
+        if objective is not None and objective != "weighted" and weights is not None:
+            raise ValueError(f"weights is only used with objective 'weighted', not {objective!r}")
+        return weights
 
     @field_validator("slot_duration")
     @classmethod
@@ -125,7 +172,9 @@ class PlanningProblem(FlexModel):
         if end is None:
             if not devices:
                 raise ValueError("end is required when there are no devices")
-            end = None
+            if not any(device.windowed for device in devices):
+                kinds = sorted({str(getattr(device, "kind", type(device).__name__)) for device in devices})
+                raise ValueError(f"end is required when no device has a window of its own (kinds {kinds})")
         elif end <= start:
             raise ValueError(f"end {end.isoformat()} is not after start {start.isoformat()}")
         else:
@@ -175,6 +224,19 @@ class PlanningProblem(FlexModel):
     def _export_prices(cls, prices: tuple[PriceSlot, ...]) -> tuple[PriceSlot, ...]:
         _overlaps(prices, "export_prices")
         return prices
+
+    @model_validator(mode="after")
+    def _device_data_cover_horizon(self) -> Self:
+        """Each device's data (forecasts, profiles) must fit the horizon; errors name the device's field."""
+        errors: list[tuple[FieldPath, str]] = []
+        end = self.horizon_end
+        for index, device in enumerate(self.devices):
+            for path, message in device.horizon_errors(self.start, end):
+                kind = str(getattr(device, "kind", type(device).__name__))  # pydantic's location of a union member
+                errors.append((("devices", index, kind, *path), f"{device.device_id}: {message}"))
+        if errors:
+            raise field_errors(type(self).__name__, errors)
+        return self
 
     @property
     def horizon_end(self) -> datetime:

@@ -38,6 +38,18 @@ class ViolationKind(StrEnum):
     ENERGY_SHORTFALL = "energy_shortfall"
     LATEST_START = "latest_start"
     LATEST_END = "latest_end"
+    SOC_BAND = "soc_band"
+    """A storage's energy outside its state-of-charge band (only when it starts outside it) [Wh]."""
+    FINAL_ENERGY = "final_energy"
+    """A storage ends the horizon below its required final energy [Wh]."""
+    ENERGY_RESERVE = "energy_reserve"
+    """A storage's energy below its reserve [Wh]."""
+    TANK_TEMPERATURE = "tank_temperature"
+    """A hot-water tank outside its band [min_c, max_c] [K·h]."""
+    ROOM_TEMPERATURE = "room_temperature"
+    """A room outside its comfort band [K·h]."""
+    HOT_WATER_REQUEST = "hot_water_request"
+    """A tank short of the temperature an extra-hot-water request asks for at its time [K]."""
 
 
 class Violation(FlexModel):
@@ -82,6 +94,48 @@ class DevicePlan(FlexModel):
         default=None,
         description="True when the plan moves the job away from its committed start or sequence; None when "
         "nothing was committed.",
+    )
+    state: tuple[float, ...] | None = Field(
+        default=None,
+        description="Trajectory of the device's state (stored energy, a temperature, …) in `state_unit`, at "
+        "the slot boundaries: slot_count + 1 values, the first at the start of the horizon, value k + 1 at "
+        "the end of slot k. None for kinds without a state.",
+    )
+    state_quantity: str | None = Field(
+        default=None,
+        description="What `state` measures, e.g. 'stored_energy' (battery) or 'tank_temperature'; None "
+        "without a state.",
+    )
+    state_unit: str | None = Field(
+        default=None, description="Unit of `state`, e.g. 'Wh' or '°C'; None without a state."
+    )
+    curtailed_energy_wh: float | None = Field(
+        default=None,
+        description="Energy a curtailable generator could have produced but the plan curtails [Wh, ≥ 0]; None "
+        "for other kinds.",
+    )
+    room_temperature_c: tuple[float, ...] | None = Field(
+        default=None,
+        description="Room temperature [°C] at the slot boundaries (slot_count + 1 values, like `state`) of a "
+        "device that heats or cools a room (heat pump, air conditioner); None otherwise.",
+    )
+    hot_water_power_w: tuple[float, ...] | None = Field(
+        default=None,
+        description="Part of `power_w` that heats the hot-water tank, per slot [W] (heat pump with a tank); the "
+        "rest heats or cools the room. None for other kinds.",
+    )
+    heat_dump_w: tuple[float, ...] | None = Field(
+        default=None,
+        description="Heat dumped because the tank cannot take it, per slot [W thermal] (fuel cell); None for "
+        "other kinds.",
+    )
+    gas_m3: float | None = Field(
+        default=None, description="Natural gas burnt over the horizon [m³] (fuel cell and its backup boiler)."
+    )
+    fuel_cost: float | None = Field(
+        default=None,
+        description="Cost of that gas [currency]; not part of `cost` nor of the plan's `total_cost`, which are "
+        "electricity only.",
     )
 
 

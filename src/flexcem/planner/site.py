@@ -7,9 +7,11 @@ Per slot k (powers in kW, Δt in h)::
     export_k = export_in_k + export_excess_k,   0 ≤ export_in_k ≤ export_limit
     cost     = Σ (import_k · price_k − export_k · export_price_k) · Δt
 
-The excess columns exist only when a limit is given; they are charged in the violation level. Where the
-export price exceeds the import price, importing and exporting at once would pay, so a binary per such slot
-allows only one direction (big-M from the largest possible site power).
+The excess columns exist only when a limit is given; they are charged in the violation level. The imports
+also go into the middle level for the objectives "co2" (× CO2 intensity) and "self_consumption" (kWh); the
+objective "weighted" values them at ``context.import_value`` in the cost level. Where an exported kWh is
+worth more than an imported one (export price above import price), importing and exporting at once would
+pay, so a binary per such slot allows only one direction (big-M from the largest possible site power).
 """
 
 from __future__ import annotations
@@ -76,7 +78,9 @@ class SiteFormulation:
             builder.add_objective(Level.VIOLATION, self.export_excess, SITE_LIMIT_WEIGHT * hours)
         for cols in imports:
             builder.add_entries(rows, cols, -np.ones(n))
-            builder.add_objective(Level.COST, cols, scales.cost(context.price * hours))
+            builder.add_objective(Level.COST, cols, scales.cost(context.import_value * hours))
+            if context.objective == "self_consumption":
+                builder.add_objective(Level.CO2, cols, scales.energy(hours))
             if context.co2 is not None:
                 grams = context.co2 * hours
                 if context.objective == "co2":
@@ -85,11 +89,11 @@ class SiteFormulation:
                     builder.add_objective(Level.COST, cols, TIE_CO2 * scales.co2(grams))
         for cols in exports:
             builder.add_entries(rows, cols, np.ones(n))
-            builder.add_objective(Level.COST, cols, -scales.cost(context.export_price * hours))
+            builder.add_objective(Level.COST, cols, -scales.cost(context.export_value * hours))
 
         # Committed load is the constant of the balance: Σ devices − import + export = −committed.
         self.rhs = -context.committed_kw
-        self.direction_slots = np.flatnonzero(context.export_price > context.price)
+        self.direction_slots = np.flatnonzero(context.export_value > context.import_value)
         if self.direction_slots.size:
             slots = self.direction_slots
             m = len(slots)

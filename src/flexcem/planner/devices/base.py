@@ -13,21 +13,77 @@ registered in :mod:`flexcem.planner.devices`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Generic, TypeVar
+from itertools import pairwise
+from typing import ClassVar, Generic, TypeVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from flexcem.model.base import FlexModel, Identifier
 from flexcem.model.flexibility import IncentiveProgram
+from flexcem.model.timeseries import Slot
 from flexcem.planner.builder import ModelBuilder
 from flexcem.planner.context import PlanningContext
-from flexcem.planner.grid import FloatArray, IntArray
+from flexcem.planner.grid import MICROSECOND, FloatArray, IntArray, coverage_gaps, elapsed, later
 from flexcem.planner.result import DevicePlan, Violation
 
-__all__ = ["DeviceFormulation", "PlannerDevice", "SiteValue"]
+__all__ = [
+    "DeviceFormulation",
+    "FieldPath",
+    "PlannerDevice",
+    "SiteValue",
+    "field_errors",
+    "overlap_message",
+    "uncovered_message",
+]
+
+FieldPath = tuple[str | int, ...]
+"""Where a field is, e.g. ``("reserve", 2, "energy_wh")``."""
+
+
+def field_errors(title: str, errors: Sequence[tuple[FieldPath, str]]) -> ValidationError:
+    """A pydantic ``ValidationError`` with one error per (field path, message), located at each field.
+
+    Raised inside a model validator it keeps the locations (prefixed by where the model sits), so bad
+    input is reported at the very field, e.g. ``devices.1.forecast``.
+    """
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=loc, input=None
+        )
+        for loc, message in errors
+    ]
+    return ValidationError.from_exception_data(title, details)
+
+
+def overlap_message(slots: Sequence[Slot], field: str) -> str | None:
+    """Why ``slots`` overlap (naming ``field.i``), or None when they do not."""
+    order = sorted(range(len(slots)), key=lambda index: slots[index].start)
+    for previous, current in pairwise(order):
+        if slots[current].start < later(slots[previous].start, slots[previous].duration):
+            return (
+                f"{field}.{current} (from {slots[current].start.isoformat()}) overlaps {field}.{previous} "
+                f"(until {later(slots[previous].start, slots[previous].duration).isoformat()})"
+            )
+    return None
+
+
+def uncovered_message(slots: Sequence[Slot], start: datetime, end: datetime, what: str) -> str | None:
+    """Which parts of ``[start, end)`` no slot covers (a sentence about ``what``), or None when all are."""
+    intervals = []
+    for slot in slots:
+        lo = elapsed(start, slot.start) // MICROSECOND
+        intervals.append((lo, lo + slot.duration // MICROSECOND))
+    gaps = coverage_gaps(intervals, 0, elapsed(start, end) // MICROSECOND)
+    if not gaps:
+        return None
+    at = [(later(start, lo * MICROSECOND), later(start, hi * MICROSECOND)) for lo, hi in gaps[:3]]
+    described = ", ".join(f"[{lo.isoformat()}, {hi.isoformat()})" for lo, hi in at)
+    more = f" and {len(gaps) - 3} more" if len(gaps) > 3 else ""
+    return f"{what} does not cover the horizon [{start.isoformat()}, {end.isoformat()}): nothing for {described}{more}"
 
 SiteValue = Callable[[FloatArray], FloatArray]
 """Objective value of the site for each row of a (rows × slots) matrix of site power [kW]."""
@@ -42,9 +98,18 @@ class PlannerDevice(FlexModel):
         description="'cheapest' minimises cost; 'greenest' minimises the device's CO2 first, cost breaks ties.",
     )
 
+    windowed: ClassVar[bool] = True
+    """Whether the device has a window of its own that ``required_end`` reports; a problem whose devices
+    have none (battery, PV, …) must give its ``end``."""
+
     def required_end(self, plan_start: datetime) -> datetime:
         """The latest instant the horizon must reach for this device when planning from ``plan_start``."""
         raise NotImplementedError
+
+    def horizon_errors(self, start: datetime, end: datetime) -> list[tuple[FieldPath, str]]:
+        """What of the device's data does not fit the horizon ``[start, end)`` (e.g. a forecast that ends too
+        early), as (field path inside the device, message); empty when all is well."""
+        return []
 
 
 DeviceT = TypeVar("DeviceT", bound=PlannerDevice)

@@ -1,0 +1,304 @@
+"""The protocol agent of a continuously running home device: battery, PV, heat pump, water heater, AC, fuel cell.
+
+Unlike an appliance with a job (:mod:`flexcem.devices.agent`), these devices run all the time. The agent
+
+* registers at the CEM with its capabilities, then announces its flexibility — a description of its parameters
+  and state (:mod:`flexcem.model.home_descriptions`) — and sends it again on a ``FlexibilityRequest``;
+* accepts power set-point schedules, temperature profiles, operating-mode settings and simple commands,
+  answering each with a successful or unsuccessful result (with the reason);
+* answers ``StatusRequest`` with its kind's status and ``LogRequest`` with its kind's log (uc-home §8),
+  recording a status every ``log_interval``;
+* steps its physics on the clock: the power of the schedule's slot when there is one, its own control
+  otherwise; steps end on every slot and data-hour boundary, so a planned profile is executed exactly;
+* reports its status to the CEM every ``report_interval`` (with acknowledgement) and goes **fail-safe** when
+  nothing has come back from the CEM for ``failsafe_after``: it drops the CEM's schedules and runs on its own
+  (battery idle, heat pump back on its thermostat, …) until the CEM speaks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Coroutine
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
+from flexcem.devices.home_data import HomeData
+from flexcem.devices.power_log import PowerLog
+from flexcem.model import (
+    Circuit,
+    CommandResult,
+    DeviceCapabilities,
+    DeviceKind,
+    DeviceRegistration,
+    DeviceState,
+    Envelope,
+    FlexibilityRequest,
+    FlexModel,
+    LogRequest,
+    PowerSetpointSchedule,
+    SettingResult,
+    SimpleCommand,
+    StatusLog,
+    StatusRequest,
+    TemperatureProfile,
+    Zone,
+)
+
+__all__ = ["HomeDeviceAgent"]
+
+log = logging.getLogger("flexcem.devices.home")
+
+_HOUR = timedelta(hours=1)
+
+
+class HomeDeviceAgent(ABC):
+    """Base of the continuously running devices' agents. Subclasses give the kind, the messages and the physics."""
+
+    kind: ClassVar[DeviceKind]
+    log_type: ClassVar[type[StatusLog[Any]]]
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        cem_address: str,
+        data: HomeData,
+        *,
+        step: timedelta = timedelta(minutes=1),
+        log_interval: timedelta = timedelta(minutes=15),
+        report_interval: timedelta = timedelta(minutes=15),
+        failsafe_after: timedelta = timedelta(minutes=45),
+        log_capacity: int = 96 * 7,
+    ) -> None:
+        self.endpoint = endpoint
+        self.clock = endpoint.clock
+        self.cem_address = cem_address
+        self.device_id = endpoint.address.split("/", 1)[1]
+        self.data = data
+        self.step = step
+        self.log_interval = log_interval
+        self.report_interval = report_interval
+        self.failsafe_after = failsafe_after
+        self.power = PowerLog(self.clock.now())
+        self.schedules: dict[Circuit, PowerSetpointSchedule] = {}
+        self.profiles: dict[Zone, TemperatureProfile] = {}
+        self.history: deque[Any] = deque(maxlen=log_capacity)
+        self.registered = asyncio.Event()
+        self.failsafe = False
+        self.events: list[str] = []
+        self._last_heard = self.clock.now()
+        self._started = self.clock.now()
+        self._background: set[asyncio.Task[None]] = set()
+        endpoint.on(StatusRequest, self._on_status_request)
+        endpoint.on(LogRequest, self._on_log_request)
+        endpoint.on(FlexibilityRequest, self._on_flexibility_request)
+        endpoint.on(PowerSetpointSchedule, self._on_schedule)
+        endpoint.on(TemperatureProfile, self._on_profile)
+        endpoint.on(SimpleCommand, self._on_command)
+
+    # ------------------------------------------------------------------------------------------------ kind
+
+    @abstractmethod
+    def capabilities(self) -> DeviceCapabilities:
+        """What the device declares to the CEM."""
+
+    @abstractmethod
+    def description(self) -> FlexModel:
+        """Its flexibility: parameters and present state."""
+
+    @abstractmethod
+    def status(self) -> Any:
+        """Its kind's status now (uc-home §8)."""
+
+    @abstractmethod
+    def _advance(self, now: datetime, dt_h: float) -> float:
+        """Step the physics over ``[now, now + dt_h)`` with the power decided at ``now``; site power [W]."""
+
+    def _check_schedule(self, schedule: PowerSetpointSchedule) -> str | None:
+        """Why the schedule cannot be followed, or ``None``."""
+        return f"{self.kind.value} takes no power schedule"
+
+    def _check_profile(self, profile: TemperatureProfile) -> str | None:
+        """Why the temperature profile cannot be followed, or ``None``."""
+        return f"{self.kind.value} takes no temperature profile"
+
+    def _apply_command(self, command: SimpleCommand) -> str | None:
+        """Carry out a simple command; the reason when it cannot be."""
+        return f"{command.command.value} is not supported"
+
+    def _device_state(self) -> DeviceState:
+        return DeviceState.RUNNING if abs(self.power.power_w) > 1e-6 else DeviceState.IDLE
+
+    # ------------------------------------------------------------------------------------------- schedule
+
+    def setpoint_w(self, now: datetime, circuit: Circuit = Circuit.MAIN) -> float | None:
+        """The CEM's power for ``now`` on ``circuit`` [W], or ``None`` (own control)."""
+        schedule = self.schedules.get(circuit)
+        if schedule is None or self.failsafe:
+            return None
+        slot = schedule.schedule.slot_at(now)
+        return None if slot is None else slot.power_w
+
+    def band_c(self, now: datetime, zone: Zone = Zone.ROOM) -> tuple[float, float] | None:
+        """The comfort band of the profile for ``now`` [°C], or ``None``."""
+        profile = self.profiles.get(zone)
+        slot = None if profile is None or self.failsafe else profile.slot_at(now)
+        return None if slot is None else (slot.low_c, slot.high_c)
+
+    def _next_boundary(self, now: datetime) -> datetime:
+        candidates = [now + self.step, self.data.start + (self.data.index(now) + 1) * _HOUR]
+        for schedule in self.schedules.values():
+            series = schedule.schedule
+            if now < series.start:
+                candidates.append(series.start)
+            elif (slot := series.slot_at(now)) is not None:
+                candidates.append(slot.end)
+        return min(candidates)
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    async def power_on(self) -> None:
+        """Start listening, register, announce the flexibility and run the physics."""
+        await self.endpoint.start()
+        self._last_heard = self._started = self.clock.now()
+        self._spawn(self._register())
+        self._spawn(self._run())
+        self._spawn(self._report())
+
+    async def power_off(self) -> None:
+        """Stop and leave the bus."""
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.power.set(self.clock.now(), 0.0)
+        await self.endpoint.close()
+
+    async def _register(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.endpoint.deliver(self.cem_address, DeviceRegistration(capabilities=self.capabilities()))
+                await self.endpoint.deliver(self.cem_address, self.description())
+            except (DeliveryTimeout, MessageRefused, PeerUnsupported) as error:
+                log.warning("%s: registration at %s failed: %s", self.device_id, self.cem_address, error)
+                await self.clock.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            except LinkClosed:
+                return
+            self._heard()
+            self.registered.set()
+            return
+
+    async def _run(self) -> None:
+        next_log = self.clock.now()
+        while True:
+            now = self.clock.now()
+            self._check_failsafe(now)
+            if now >= next_log:
+                self.history.append(self.status())
+                next_log = now + self.log_interval
+            end = min(self._next_boundary(now), next_log)
+            dt_h = (end - now).total_seconds() / 3600.0
+            self.power.set(now, self._advance(now, dt_h))
+            await self.clock.sleep_until(end)
+
+    async def _report(self) -> None:
+        await self.registered.wait()
+        while True:
+            await self.clock.sleep(self.report_interval.total_seconds())
+            try:
+                await self.endpoint.deliver(self.cem_address, self.status())
+            except (MessageRefused, PeerUnsupported):
+                self._heard()  # an answer all the same: the CEM is there
+            except DeliveryTimeout as error:
+                log.info("%s: no answer from the CEM: %s", self.device_id, error)
+            except LinkClosed:
+                return
+            else:
+                self._heard()
+
+    def _heard(self) -> None:
+        self._last_heard = self.clock.now()
+        if self.failsafe:
+            self.failsafe = False
+            self._event("the CEM answers again; following its schedules")
+
+    def _check_failsafe(self, now: datetime) -> None:
+        if not self.failsafe and now - self._last_heard > self.failsafe_after:
+            self.failsafe = True
+            self.schedules.clear()
+            self.profiles.clear()
+            self._event(f"no word from the CEM since {self._last_heard:%H:%M}; running on my own (fail-safe)")
+
+    # ------------------------------------------------------------------------------------------- messages
+
+    async def _on_status_request(self, request: StatusRequest, envelope: Envelope) -> FlexModel:
+        self._check_for_me(request.device_id, envelope)
+        return self.status()  # type: ignore[no-any-return]
+
+    async def _on_log_request(self, request: LogRequest, envelope: Envelope) -> StatusLog[Any]:
+        self._check_for_me(request.device_id, envelope)
+        now = self.clock.now()
+        entries = tuple(entry for entry in self.history if request.covers(entry.at) and entry.at <= now)
+        start = request.start or (entries[0].at if entries else self._started)
+        end = request.end or now + timedelta(microseconds=1)
+        if end <= start:
+            end = start + timedelta(microseconds=1)
+        return self.log_type(device_id=self.device_id, start=start, end=end, entries=entries)
+
+    async def _on_flexibility_request(self, request: FlexibilityRequest, envelope: Envelope) -> FlexModel:
+        self._check_for_me(request.device_id, envelope)
+        return self.description()
+
+    async def _on_schedule(self, schedule: PowerSetpointSchedule, envelope: Envelope) -> SettingResult:
+        self._check_for_me(schedule.device_id, envelope)
+        reason = self._check_schedule(schedule)
+        if reason is None:
+            self.schedules[schedule.circuit] = schedule
+            self._event(f"schedule {schedule.schedule_id} for {schedule.circuit.value} from {schedule.schedule.start}")
+        return self._result(schedule.schedule_id, reason)
+
+    async def _on_profile(self, profile: TemperatureProfile, envelope: Envelope) -> SettingResult:
+        self._check_for_me(profile.device_id, envelope)
+        reason = self._check_profile(profile)
+        if reason is None:
+            self.profiles[profile.zone] = profile
+            self._event(f"temperature profile {profile.profile_id} for {profile.zone.value}")
+        return self._result(profile.profile_id, reason)
+
+    async def _on_command(self, command: SimpleCommand, envelope: Envelope) -> CommandResult:
+        self._check_for_me(command.device_id, envelope)
+        reason = self._apply_command(command)
+        self._event(f"{command.command.value}: {reason or 'done'}")
+        return CommandResult(
+            device_id=self.device_id,
+            command=command.command,
+            success=reason is None,
+            state=self._device_state(),
+            reason=reason,
+        )
+
+    def _check_for_me(self, device_id: str, envelope: Envelope) -> None:
+        if device_id != self.device_id:
+            raise MessageRefused(f"this is {self.device_id}, not {device_id}", "device_id")
+        if envelope.sender == self.cem_address:
+            self._heard()
+
+    def _result(self, ref: str, reason: str | None) -> SettingResult:
+        return SettingResult(device_id=self.device_id, ref=ref, success=reason is None, reason=reason)
+
+    # -------------------------------------------------------------------------------------------- helpers
+
+    def _event(self, text: str) -> None:
+        log.info("%s: %s", self.device_id, text)
+        self.events.append(f"{self.clock.now().isoformat()} {text}")
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

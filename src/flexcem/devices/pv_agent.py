@@ -1,0 +1,139 @@
+"""The PV system's agent (JWG1134, JWG1212): forecast on registration, curtailment, status and log.
+
+It announces a :class:`~flexcem.model.GenerationForecast` of the next 24 h from pvlib. A schedule's slot
+power −L [W] limits the output to L (curtailment, JWG121x); Off switches it off, On lifts the limit, Decrease
+and Increase move the limit. Export is what the home does not use itself, when the agent is given the home's
+other consumption (``site_load_w``); without it everything generated counts as exported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flexcem.bus import Endpoint
+from flexcem.devices.home_agent import HomeDeviceAgent
+from flexcem.devices.home_data import HomeData
+from flexcem.devices.pv import DEFAULT_PV, PvGenerator, pv_forecast_series
+from flexcem.model import (
+    CommandKind,
+    DeviceCapabilities,
+    DeviceFunction,
+    DeviceKind,
+    GenerationForecast,
+    PowerSetpointSchedule,
+    PvLog,
+    PvStatus,
+    SimpleCommand,
+)
+from flexcem.model.home_parameters import PvParameters
+
+__all__ = ["PvAgent"]
+
+FORECAST_HORIZON = timedelta(hours=24)
+
+
+class PvAgent(HomeDeviceAgent):
+    """A rooftop PV system on the bus."""
+
+    kind = DeviceKind.PV
+    log_type = PvLog
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        cem_address: str,
+        data: HomeData,
+        parameters: PvParameters = DEFAULT_PV,
+        *,
+        site_load_w: Callable[[], float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(endpoint, cem_address, data, **kwargs)
+        self.generator = PvGenerator(parameters, data)
+        self.site_load_w = site_load_w
+        self.generated_w = 0.0
+        self.exported_w = 0.0
+        self._scheduled_limit = False
+
+    def capabilities(self) -> DeviceCapabilities:
+        """Generation with curtailment commands, status and log."""
+        p = self.generator.parameters
+        commands = (CommandKind.ON, CommandKind.OFF, CommandKind.INCREASE, CommandKind.DECREASE)
+        return DeviceCapabilities(
+            device_id=self.device_id,
+            kind=self.kind,
+            manufacturer="flexcem",
+            model="pv-sim",
+            functions=(
+                DeviceFunction.SIMPLE_COMMANDS,
+                DeviceFunction.STATUS_REPORT,
+                DeviceFunction.LOG_REPORT,
+                DeviceFunction.POWER_MEASUREMENT,
+            ),
+            commands=commands if p.curtailable else (),
+            max_power_w=p.inverter_ac_max_w or p.nominal_power_w,
+            failsafe_after=self.failsafe_after,
+        )
+
+    def description(self) -> GenerationForecast:
+        """The next 24 h of forecast output (as far as the data reaches)."""
+        now = self.clock.now()
+        end = min(now + FORECAST_HORIZON, self.data.end)
+        return GenerationForecast(
+            device_id=self.device_id,
+            at=now,
+            parameters=self.generator.parameters,
+            curtailable=self.generator.parameters.curtailable,
+            forecast=pv_forecast_series(self.generator.parameters, self.data, now, end),
+        )
+
+    def status(self) -> PvStatus:
+        """JWG1134 status."""
+        g = self.generator
+        return PvStatus(
+            device_id=self.device_id,
+            at=self.clock.now(),
+            generated_power_w=self.generated_w,
+            exported_power_w=min(self.exported_w, self.generated_w),
+            cumulative_generated_wh=g.generated_wh,
+            cumulative_exported_wh=g.exported_wh,
+            limit_w=g.limit_w,
+        )
+
+    def _check_schedule(self, schedule: PowerSetpointSchedule) -> str | None:
+        if not self.generator.parameters.curtailable:
+            return "this PV system cannot be curtailed"
+        if any(slot.power_w > 1e-6 for slot in schedule.schedule.slots):
+            return "a PV system cannot consume: slot powers must be ≤ 0 (generation)"
+        return None
+
+    def _apply_command(self, command: SimpleCommand) -> str | None:
+        g = self.generator
+        if command.command not in {CommandKind.ON, CommandKind.OFF, CommandKind.INCREASE, CommandKind.DECREASE}:
+            return f"{command.command.value} is not supported by a PV system"
+        if not g.parameters.curtailable:
+            return "this PV system cannot be curtailed"
+        now_limit = g.limit_w if g.limit_w is not None else g.available_w(self.clock.now())
+        if command.command is CommandKind.ON:
+            g.limit_w = None
+        elif command.command is CommandKind.OFF:
+            g.limit_w = 0.0
+        elif command.command is CommandKind.DECREASE:
+            g.limit_w = max(0.0, now_limit - (command.power_w or 0.0))
+        else:
+            g.limit_w = now_limit + (command.power_w or 0.0)
+        self.schedules.clear()
+        self._scheduled_limit = False
+        return None
+
+    def _advance(self, now: datetime, dt_h: float) -> float:
+        setpoint = self.setpoint_w(now)
+        if setpoint is not None:
+            self.generator.limit_w, self._scheduled_limit = max(0.0, -setpoint), True
+        elif self._scheduled_limit or self.failsafe:
+            self.generator.limit_w, self._scheduled_limit = None, False
+        load = self.site_load_w() if self.site_load_w is not None else None
+        self.generated_w, self.exported_w = self.generator.advance(now, dt_h, load)
+        return -self.generated_w
