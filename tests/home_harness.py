@@ -65,7 +65,7 @@ POLICY = AccessPolicy(
     )
 )
 """Every identity the use-case tests use, for the broker's access-control list."""
-ZONE = ZoneInfo("America/Los_Angeles")
+ZONE = ZoneInfo("America/Chicago")
 DATA = CityLearnData.embedded()
 T = TypeVar("T")
 

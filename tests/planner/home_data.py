@@ -1,15 +1,13 @@
 """Real data for the home planner tests: CityLearn 2023 prices, CO2, base load and PV (Building 1, June–August).
 
 Prices, CO2 intensity and base load come from the embedded subset (:class:`flexcem.sim.datasets.CityLearnData`),
-the PV output per installed kW from ``data/citylearn_2023_phase3_building1_solar.csv`` (same hours).
+and the PV output per installed kW from the same subset.
 """
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +21,6 @@ from flexcem.planner.devices.pv import GenerationSlot, PvDevice
 from flexcem.sim.datasets import DATA_START, CityLearnData
 
 HOUR = timedelta(hours=1)
-SOLAR_FILE = Path(__file__).parent / "data" / "citylearn_2023_phase3_building1_solar.csv"
 
 
 @cache
@@ -32,11 +29,9 @@ def data() -> CityLearnData:
     return CityLearnData.embedded()
 
 
-@cache
 def solar_w_per_kw() -> np.ndarray:
-    """PV output per installed kW [W/kW], hourly from ``DATA_START``."""
-    with SOLAR_FILE.open(encoding="utf-8") as handle:
-        return np.array([float(row["solar_generation"]) for row in csv.DictReader(handle)])
+    """PV output per installed kW [W/kW], hourly from ``DATA_START`` (CityLearn's own PV simulation)."""
+    return data().solar_generation_w_per_kw
 
 
 def day_start(day: int, hour: int = 0) -> datetime:

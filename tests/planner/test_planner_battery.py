@@ -14,7 +14,7 @@ from flexcem.physics import battery_step_coefficients, step
 from flexcem.planner import Plan, PlanStatus, ViolationKind, solve
 from flexcem.planner.devices.battery import ReserveSlot
 
-START = day_start(1)  # Wednesday 2 June 2021, 00:00 PST
+START = day_start(1)  # Wednesday 2 June 2021, 00:00 CST
 
 
 def replay(plan: Plan, device_id: str, parameters: BatteryParameters, initial_wh: float) -> np.ndarray:

@@ -17,7 +17,6 @@ from thermal_data import (
     day_start,
     draws,
     hottest_day,
-    needs_data,
     outdoor,
     prices,
     quarter_hourly,
@@ -28,8 +27,6 @@ from flexcem.physics import carnot_cop, cooling_eer, step, tank_step_coefficient
 from flexcem.planner import PlanningProblem, ViolationKind, solve
 from flexcem.planner.devices.heat_pump import HeatPumpDevice
 from flexcem.planner.devices.thermal_inputs import RoomInput, TankInput
-
-pytestmark = needs_data
 
 DAY = 10  # Friday 11 June 2021: a weekday with the price peak
 HOURS = 24

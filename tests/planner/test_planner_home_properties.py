@@ -62,9 +62,12 @@ def test_energy_balances_hold_for_any_prices(
     initial = soc * PARAMETERS.capacity_wh
 
     # Battery: exact step of its power, inside the band, back to its initial energy.
-    power = np.array(plan.device("battery").power_w)
-    stored = np.array(plan.device("battery").state)
-    converted = PARAMETERS.charge_efficiency * np.maximum(power, 0) - np.maximum(-power, 0) / 0.95
+    battery_plan = plan.device("battery")
+    stored = np.array(battery_plan.state)
+    charge = np.array(battery_plan.charge_power_w)
+    discharge = np.array(battery_plan.discharge_power_w)
+    np.testing.assert_allclose(charge - discharge, battery_plan.power_w, atol=1e-3)
+    converted = PARAMETERS.charge_efficiency * charge - discharge / PARAMETERS.discharge_efficiency
     expected = step(initial, converted, battery_step_coefficients(PARAMETERS.self_discharge_per_h, hours))
     np.testing.assert_allclose(stored, expected, atol=1e-3)
     assert np.all(stored >= 1000.0 - 1e-3) and np.all(stored <= 9500.0 + 1e-3)
@@ -80,7 +83,7 @@ def test_energy_balances_hold_for_any_prices(
     assert curtailed is not None and abs(curtailed - np.sum(forecast - generation) * hours) < 1e-3
 
     # Site: committed load + battery − PV; the cost is its imports and exports at the prices.
-    site = np.array(plan.committed_power_w) + power - generation
+    site = np.array(plan.committed_power_w) + np.array(battery_plan.power_w) - generation
     np.testing.assert_allclose(plan.site_power_w, site, atol=1e-6)
     price_slot = np.repeat(price, 4)
     export_slot = np.repeat(export, 4)

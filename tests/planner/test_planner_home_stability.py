@@ -11,7 +11,7 @@ from planner_builders import DISHWASHER, flexible
 
 from flexcem.planner import FlexibleStartDevice, Plan, solve
 
-START = day_start(8)  # Wednesday 9 June 2021, 00:00 PST
+START = day_start(8)  # Wednesday 9 June 2021, 00:00 CST
 COMMITTED = START + 16 * HOUR  # at the peak price
 
 

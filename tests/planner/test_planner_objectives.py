@@ -12,7 +12,7 @@ from home_data import battery, day_start, home, pv
 from flexcem.planner import Plan, PlanningProblem, solve
 from flexcem.planner.problem import ObjectiveWeights
 
-START = day_start(7)  # Tuesday 8 June 2021, 00:00 PST
+START = day_start(7)  # Tuesday 8 June 2021, 00:00 CST
 
 
 def imports_wh(plan: Plan) -> float:

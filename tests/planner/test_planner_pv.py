@@ -12,7 +12,7 @@ from home_data import HOUR, day_start, home, pv, pv_forecast
 from flexcem.planner import PlanStatus, solve
 from flexcem.planner.devices.pv import PvDevice
 
-START = day_start(2)  # Thursday 3 June 2021, 00:00 PST
+START = day_start(2)  # Thursday 3 June 2021, 00:00 CST
 
 
 def test_fixed_pv_produces_its_forecast_as_negative_power() -> None:

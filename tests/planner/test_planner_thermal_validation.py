@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from thermal_data import HOUR, at, comfort, day_start, draws, gas, needs_data, outdoor, prices
+from thermal_data import HOUR, at, comfort, day_start, draws, gas, outdoor, prices
 
 from flexcem.model.home_parameters import FuelCellParameters, HeatPumpParameters, RoomParameters, TankParameters
 from flexcem.planner import PlanningProblem
@@ -15,8 +15,6 @@ from flexcem.planner.devices.air_conditioner import AirConditionerDevice
 from flexcem.planner.devices.fuel_cell import FuelCellDevice
 from flexcem.planner.devices.heat_pump import HeatPumpDevice
 from flexcem.planner.devices.thermal_inputs import ComfortSlot, RoomInput, TankInput
-
-pytestmark = needs_data
 
 FIRST = day_start(10)
 HOURS = 24

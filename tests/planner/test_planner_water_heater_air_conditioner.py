@@ -18,7 +18,6 @@ from thermal_data import (
     day_start,
     draws,
     hottest_day,
-    needs_data,
     outdoor,
     prices,
     quarter_hourly,
@@ -31,8 +30,6 @@ from flexcem.planner import PlanningProblem, ViolationKind, solve
 from flexcem.planner.devices.air_conditioner import AirConditionerDevice
 from flexcem.planner.devices.thermal_inputs import HotWaterRequest, RoomInput, TankInput
 from flexcem.planner.devices.water_heater import WaterHeaterDevice
-
-pytestmark = needs_data
 
 HOURS = 24
 DT_H = 0.25

@@ -13,14 +13,12 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 import pytest
-from thermal_data import PEAK_HOURS, at, base_load, column, day_start, draws, gas, needs_data, prices, quarter_hourly
+from thermal_data import PEAK_HOURS, at, base_load, column, day_start, draws, gas, prices, quarter_hourly
 
 from flexcem.model.home_parameters import FuelCellParameters, TankParameters
 from flexcem.planner import Plan, PlanningProblem, SiteLimits, ViolationKind, solve
 from flexcem.planner.devices.fuel_cell import FuelCellDevice, min_up_down_repair
 from flexcem.planner.devices.thermal_inputs import TankInput
-
-pytestmark = needs_data
 
 FIRST = day_start(10)  # Friday 11 June 2021
 HOURS = 24

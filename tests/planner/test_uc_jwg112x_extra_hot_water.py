@@ -12,14 +12,12 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from pydantic import ValidationError
-from thermal_data import at, day_start, draws, needs_data, outdoor, prices
+from thermal_data import at, day_start, draws, outdoor, prices
 
 from flexcem.model.home_parameters import HeatPumpParameters, TankParameters
 from flexcem.planner import PlanningProblem, ViolationKind, solve
 from flexcem.planner.devices.heat_pump import HeatPumpDevice
 from flexcem.planner.devices.thermal_inputs import HotWaterRequest, TankInput
-
-pytestmark = needs_data
 
 FIRST = day_start(10) + 12  # Friday 11 June 2021, noon: the tariff for the next 24 h has just arrived
 HOURS = 24

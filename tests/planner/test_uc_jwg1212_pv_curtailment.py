@@ -16,7 +16,7 @@ from home_data import battery, day_start, home, pv, pv_forecast
 
 from flexcem.planner import ViolationKind, solve
 
-START = day_start(3)  # Friday 4 June 2021, 00:00 PST
+START = day_start(3)  # Friday 4 June 2021, 00:00 CST
 LIMIT_W = 2_000.0
 
 

@@ -20,7 +20,7 @@ from flexcem.model.tariff import PriceSlot
 from flexcem.planner import PlanningProblem, solve
 from flexcem.planner.devices.battery import ReserveSlot
 
-START = day_start(2, hour=12)  # Thursday 3 June 2021, 12:00 PST
+START = day_start(2, hour=12)  # Thursday 3 June 2021, 12:00 CST
 EVENT = (START + 6 * HOUR, START + 8 * HOUR)
 """A feed-in offer of 0.30 USD/kWh from 18:00 to 20:00."""
 

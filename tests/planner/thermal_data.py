@@ -9,33 +9,39 @@ clock is the data's local standard time (UTC−6).
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
+from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
-import pytest
 
+from flexcem.data import DATA_START
 from flexcem.model.tariff import PriceSlot
 from flexcem.model.timeseries import PowerSlot
 from flexcem.planner.devices.thermal_inputs import ComfortSlot, GasPriceSlot, HeatSlot, TemperatureSlot
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "citylearn-2023-3-1"
-START = datetime(2021, 6, 1, tzinfo=timezone(timedelta(hours=-6)))
+START = DATA_START
 HOUR = timedelta(hours=1)
 """One hour."""
 
 FloatArray = npt.NDArray[np.float64]
 
-needs_data = pytest.mark.skipif(not DATA.exists(), reason="the CityLearn data set is not in ../shared/data")
+
+@cache
+def _embedded_rows() -> list[dict[str, str]]:
+    path = resources.files("flexcem.data").joinpath("files", "citylearn_2023_phase3_building1.csv")
+    with path.open("r", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
 
 
 @cache
 def column(file: str, name: str) -> FloatArray:
-    """One column of a CSV file of the data set."""
-    with (DATA / file).open(newline="", encoding="utf-8") as handle:
-        return np.array([float(row[name]) for row in csv.DictReader(handle)])
+    """One column, in the data set's own units, of ``file`` of the data set (the embedded subset holds the
+    columns of ``pricing.csv``, ``weather.csv`` and ``Building_1.csv`` that the tests use)."""
+    if file not in ("pricing.csv", "weather.csv", "Building_1.csv"):
+        raise ValueError(f"the embedded data hold no {file}")
+    return np.array([float(row[name]) for row in _embedded_rows()])
 
 
 def at(hour: int) -> datetime:

@@ -39,7 +39,7 @@ def commands(device: SwitchedDevice) -> list[tuple[int, int, CommandKind]]:
 def test_alternative_1_the_timer_starts_at_ten_and_stops_at_two() -> None:
     settings = CemSettings(
         tariff_sources=(f"{DOMAIN}/retailer",),
-        timezone="America/Los_Angeles",
+        timezone="America/Chicago",
         timed_runs=(TimedRun(device_id="der", start=time(10), stop=time(14)),),
     )
 

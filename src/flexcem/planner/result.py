@@ -114,6 +114,15 @@ class DevicePlan(FlexModel):
         description="Energy a curtailable generator could have produced but the plan curtails [Wh, ≥ 0]; None "
         "for other kinds.",
     )
+    charge_power_w: tuple[float, ...] | None = Field(
+        default=None,
+        description="Charging power per slot [W ≥ 0] of a storage device; with `discharge_power_w` it shows a "
+        "slot that charges and discharges in turn (to absorb surplus the site may not export), which the net "
+        "`power_w` hides. None for other kinds.",
+    )
+    discharge_power_w: tuple[float, ...] | None = Field(
+        default=None, description="Discharging power per slot [W ≥ 0] of a storage device; None for other kinds."
+    )
     room_temperature_c: tuple[float, ...] | None = Field(
         default=None,
         description="Room temperature [°C] at the slot boundaries (slot_count + 1 values, like `state`) of a "

@@ -77,7 +77,7 @@ class DemoScenario:
     """The demo's day and home."""
 
     day: date = date(2021, 6, 15)
-    timezone: str = "America/Los_Angeles"
+    timezone: str = "America/Chicago"
     site_import_limit_w: float = 12_000.0
     wire: str | None = "xml"
     critical_peak: bool = True

@@ -308,6 +308,7 @@ class BatteryFormulation(DeviceFormulation[BatteryDevice]):
         device = self.device
         power = self.power_kw(x)
         stored = self.energy_kwh(x)
+        charge, discharge = self.flows_kw(x)
         plan = DevicePlan(
             device_id=device.device_id,
             kind=device.kind,
@@ -318,6 +319,8 @@ class BatteryFormulation(DeviceFormulation[BatteryDevice]):
             state=tuple(np.round(stored * 1000.0, 6).tolist()),
             state_quantity="stored_energy",
             state_unit="Wh",
+            charge_power_w=watts(charge),
+            discharge_power_w=watts(discharge),
         )
         return plan, self._violations(stored[1:])
 
