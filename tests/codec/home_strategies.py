@@ -34,11 +34,15 @@ from flexcem.model import (
     HeatPumpLog,
     LoadForecast,
     LogRequest,
+    PowerFlow,
+    PowerReductionRequest,
+    PowerReductionResponse,
     PowerSeries,
     PowerSetpointSchedule,
     PowerSlot,
     PvLog,
     PvStatus,
+    ReductionMeans,
     RoomClimateDescription,
     SettingResult,
     StatusLog,
@@ -241,7 +245,28 @@ def status_logs(draw: st.DrawFn, log: type[StatusLog[Any]]) -> StatusLog[Any]:
     return log(device_id=device_id, start=start, end=at + timedelta(seconds=1), entries=tuple(entries))
 
 
+@st.composite
+def power_reduction_requests(draw: st.DrawFn) -> PowerReductionRequest:
+    start = draw(datetimes)
+    return PowerReductionRequest(
+        request_id=draw(identifiers),
+        flow=draw(st.sampled_from(PowerFlow)),
+        limit_w=draw(floats(0.0, 1e6)),
+        start=start,
+        end=start + draw(st.integers(1, 48 * 4)) * timedelta(minutes=15),
+        means=draw(st.sampled_from(ReductionMeans)),
+    )
+
+
 HOME_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
+    "PowerReductionRequest": power_reduction_requests(),
+    "PowerReductionResponse": st.builds(
+        PowerReductionResponse,
+        request_id=identifiers,
+        accepted=st.booleans(),
+        expected_max_w=floats(0.0, 1e6),
+        reason=optional_texts(256),
+    ),
     "StorageDescription": storage_descriptions(),
     "ThermalStorageDescription": thermal_storage_descriptions(),
     "RoomClimateDescription": st.builds(

@@ -107,6 +107,7 @@ from flexcem.model.power_profile import (
     PowerSequence,
     ProfileSlot,
 )
+from flexcem.model.power_reduction import PowerFlow, PowerReductionRequest, PowerReductionResponse, ReductionMeans
 from flexcem.model.scheduling import CostEstimate, SlotShift, SlotShiftResponse, StartTimeAssignment
 from flexcem.model.states import DeviceState
 from flexcem.model.tariff import BindingLevel, PriceEnvironmentProfile, PriceSlot, TariffKind
@@ -155,6 +156,9 @@ for _message in (
     PvLog,
     WaterHeaterLog,
     AirConditionerLog,
+    # grid requests the CEM answers (JWG120x, JWG121x)
+    PowerReductionRequest,
+    PowerReductionResponse,
 ):
     register_message(_message)
 
@@ -213,7 +217,10 @@ __all__ = [
     "OfferWithdrawal",
     "ParsedAddress",
     "PositiveDuration",
+    "PowerFlow",
     "PowerProfile",
+    "PowerReductionRequest",
+    "PowerReductionResponse",
     "PowerSequence",
     "PowerSeries",
     "PowerSetpointSchedule",
@@ -225,6 +232,7 @@ __all__ = [
     "ProfileSlot",
     "PvLog",
     "PvStatus",
+    "ReductionMeans",
     "RoomClimateDescription",
     "ServiceDescriptor",
     "SettingResult",
