@@ -34,7 +34,7 @@ from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, P
 from flexcem.cem.price_book import PriceBook
 from flexcem.model import CommandKind, CommandResult, DeviceState, DeviceStatus, FlexModel, Identifier, SimpleCommand
 
-__all__ = ["CommandOutcome", "PriceThresholdRule", "RunWhen", "ThresholdControl", "threshold_command"]
+__all__ = ["CommandOutcome", "PriceThresholdRule", "RunWhen", "ThresholdControl", "send_command", "threshold_command"]
 
 log = logging.getLogger("flexcem.cem.threshold")
 
@@ -59,6 +59,18 @@ class PriceThresholdRule(FlexModel):
     device_id: Identifier = Field(description="The device's id.")
     threshold_per_kwh: float = Field(description="Price threshold [tariff currency/kWh].")
     run_when: RunWhen = Field(default=RunWhen.ABOVE, description="Which side of the threshold runs the device.")
+
+
+async def send_command(endpoint: Endpoint, address: str, command: SimpleCommand) -> tuple[bool, str | None]:
+    """Deliver ``command`` and wait for the device's :class:`CommandResult`: whether it was carried out and,
+    if not, why (the device's reason, a refusal, or no answer)."""
+    try:
+        result = await endpoint.deliver(address, command, expect=CommandResult)
+    except MessageRefused as refusal:
+        return False, str(refusal)
+    except (DeliveryTimeout, PeerUnsupported, LinkClosed, UnexpectedReply) as error:
+        return False, f"no answer: {error}"
+    return result.success, result.reason
 
 
 def threshold_command(price_per_kwh: float, threshold_per_kwh: float, run_when: RunWhen = RunWhen.ABOVE) -> CommandKind:
@@ -194,22 +206,15 @@ class ThresholdControl:
         if command is CommandKind.ON and status is not None and status.state is DeviceState.FAILED:
             self._note(f"{self._device_id} is not ready ({status.state.value}): not started")
             return
-        reason: str | None = None
-        try:
-            result = await self._endpoint.deliver(
-                address,
-                SimpleCommand(
-                    device_id=self._device_id,
-                    command=command,
-                    reason=f"price {slot.price_per_kwh:g}/kWh vs threshold {self._threshold:g}/kWh",
-                ),
-                expect=CommandResult,
-            )
-            success, reason = result.success, result.reason
-        except MessageRefused as refusal:
-            success, reason = False, str(refusal)
-        except (DeliveryTimeout, PeerUnsupported, LinkClosed, UnexpectedReply) as error:
-            success, reason = False, f"no answer: {error}"
+        success, reason = await send_command(
+            self._endpoint,
+            address,
+            SimpleCommand(
+                device_id=self._device_id,
+                command=command,
+                reason=f"price {slot.price_per_kwh:g}/kWh vs threshold {self._threshold:g}/kWh",
+            ),
+        )
         self.outcomes.append(
             CommandOutcome(
                 interval_start=slot.start,

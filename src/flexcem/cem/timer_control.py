@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
-from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported, UnexpectedReply
-from flexcem.cem.threshold_control import CommandOutcome
-from flexcem.model import CommandKind, CommandResult, DeviceState, DeviceStatus, FlexModel, Identifier, SimpleCommand
+from flexcem.bus import Endpoint
+from flexcem.cem.threshold_control import CommandOutcome, send_command
+from flexcem.model import CommandKind, DeviceState, DeviceStatus, FlexModel, Identifier, SimpleCommand
 
 __all__ = ["TimedRun", "TimerControl"]
 
@@ -86,15 +86,8 @@ class TimerControl:
         if command is CommandKind.ON and status is not None and status.state is DeviceState.FAILED:
             self._note(f"{device_id} is not ready ({status.state.value}): timed start skipped")
             return
-        reason: str | None = None
-        try:
-            result = await self._endpoint.deliver(
-                address, SimpleCommand(device_id=device_id, command=command, reason="timer"), expect=CommandResult
-            )
-            success, reason = result.success, result.reason
-        except MessageRefused as refusal:
-            success, reason = False, str(refusal)
-        except (DeliveryTimeout, PeerUnsupported, LinkClosed, UnexpectedReply) as error:
-            success, reason = False, f"no answer: {error}"
+        success, reason = await send_command(
+            self._endpoint, address, SimpleCommand(device_id=device_id, command=command, reason="timer")
+        )
         self.outcomes.append(CommandOutcome(at, at, float("nan"), float("nan"), command, success, reason))
         self._note(f"{device_id} timed {command.value}: {'done' if success else f'not done ({reason})'}")
