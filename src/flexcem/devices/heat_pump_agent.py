@@ -9,10 +9,11 @@ the tank to its maximum at once, overruling the hot-water schedule until the tan
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
-from flexcem.bus import Endpoint
+from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
 from flexcem.devices.heat_pump import DEFAULT_HEAT_PUMP, DEFAULT_HEAT_PUMP_TANK, HeatPumpModel
 from flexcem.devices.home_agent import HomeDeviceAgent
 from flexcem.devices.home_data import HomeData
@@ -38,6 +39,8 @@ from flexcem.model import (
 )
 
 __all__ = ["HeatPumpAgent"]
+
+log = logging.getLogger("flexcem.devices.heat_pump")
 
 
 class HeatPumpAgent(HomeDeviceAgent):
@@ -108,6 +111,7 @@ class HeatPumpAgent(HomeDeviceAgent):
             cumulative_consumption_wh=m.consumed_wh,
             room_c=m.room.temperature_c if m.room is not None else None,
             following_schedule=any(self.setpoint_w(now, c) is not None for c in (Circuit.HOT_WATER, Circuit.SPACE)),
+            extra_hot_water=m.boost,
         )
 
     def _check_schedule(self, schedule: PowerSetpointSchedule) -> str | None:
@@ -144,10 +148,30 @@ class HeatPumpAgent(HomeDeviceAgent):
         self._check_for_me(request.device_id, envelope)
         if self.model.tank.full:
             return self._result("HotWaterRequest", "the tank is already full")
-        self.enabled = self.model.boost = True
-        self.boost_until = request.until
-        self._event("extra hot water requested")
+        self._boost(request.until, "extra hot water requested")
         return self._result("HotWaterRequest", None)
+
+    def extra_hot_water(self, until: datetime | None = None) -> bool:
+        """The user asks the heat pump itself for extra hot water (ad hoc, JWG1122): it heats at once, overriding
+        any schedule, and tells the CEM; ``False`` when the tank is already full."""
+        if self.model.tank.full:
+            return False
+        self._boost(until, "extra hot water asked at the device (ad hoc)")
+        return True
+
+    def _boost(self, until: datetime | None, why: str) -> None:
+        self.enabled = self.model.boost = True
+        self.boost_until = until
+        self._event(why)
+        self._spawn(self._announce())
+
+    async def _announce(self) -> None:
+        """Tell the CEM the new operating status at once (JWG1122: "broadcasts its operation status")."""
+        await self.registered.wait()
+        try:
+            await self.endpoint.deliver(self.cem_address, self.status())
+        except (MessageRefused, PeerUnsupported, DeliveryTimeout, LinkClosed) as error:
+            log.info("%s: status not delivered: %s", self.device_id, error)
 
     def _advance(self, now: datetime, dt_h: float) -> float:
         m, k = self.model, self.data.index(now)

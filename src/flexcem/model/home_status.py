@@ -82,6 +82,11 @@ class HeatPumpStatus(FlexModel):
     cumulative_consumption_wh: float = Field(ge=0.0, description="Electric energy used since commissioning [Wh].")
     room_c: float | None = Field(default=None, description="Temperature of the room it serves [°C].")
     following_schedule: bool = Field(default=False, description="Whether it follows the CEM's schedule now.")
+    extra_hot_water: bool = Field(
+        default=False,
+        description="Whether it heats extra hot water on request (JWG1121), overriding any schedule until the "
+        "tank is full; asked at the device itself, this is the ad-hoc operation of JWG1122.",
+    )
 
 
 class FuelCellStatus(FlexModel):
