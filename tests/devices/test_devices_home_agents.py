@@ -65,12 +65,13 @@ def test_battery_registers_with_its_description_and_executes_a_schedule_exactly(
         assert (await cem.ask("battery", schedule, SettingResult)).success
         await clock.sleep_until(start + len(plan) * HOUR)
         p = DEFAULT_BATTERY
-        inputs = [p.charge_efficiency * max(w, 0) - max(-w, 0) / p.discharge_efficiency for w in plan]
+        flows = [w - p.standby_w for w in plan]  # a set point is the site power, the system's own use included
+        inputs = [p.charge_efficiency * max(f, 0) - max(-f, 0) / p.discharge_efficiency for f in flows]
         hourly = battery_step_coefficients(p.self_discharge_per_h, 1.0)
         expected = step(5000.0 * hourly.decay, inputs, hourly)  # an idle hour from power-on to the schedule
         assert battery.model.energy_wh == pytest.approx(expected[-1], abs=1e-3)
         metered = battery.power.average_power_w(start, HOUR, len(plan))
-        assert metered == pytest.approx([w if w else p.standby_w for w in plan], abs=1e-6)
+        assert metered == pytest.approx(plan, abs=1e-6)
         again = await cem.ask("battery", FlexibilityRequest(device_id="battery"), StorageDescription)
         assert again.energy_wh == pytest.approx(expected[-1], abs=0.05)  # a few seconds of self-discharge later
         await battery.power_off()
@@ -201,7 +202,7 @@ def test_devices_fail_safe_when_the_cem_goes_silent() -> None:
         )
         assert (await cem.ask("heatpump", nothing, SettingResult)).success
         await clock.sleep(1800)
-        assert battery.model.power_w == -2000.0
+        assert battery.model.power_w == -2000.0 - DEFAULT_BATTERY.standby_w  # set point = site power, own use included
         cem.silent = True
         await clock.sleep(2 * 3600)
         assert battery.failsafe and battery.model.power_w == 0.0  # idle, no longer discharging for a silent CEM

@@ -18,13 +18,11 @@ START = day_start(1)  # Wednesday 2 June 2021, 00:00 CST
 
 
 def replay(plan: Plan, device_id: str, parameters: BatteryParameters, initial_wh: float) -> np.ndarray:
-    """The battery's energy [Wh] at the slot boundaries, stepped by flexcem.physics from the planned power."""
-    power = np.array(plan.device(device_id).power_w)
-    idle = np.isclose(power, parameters.standby_w, atol=1e-9) & (parameters.standby_w > 0)
-    power = np.where(idle, 0.0, power)
-    stored_input = parameters.charge_efficiency * np.maximum(power, 0.0) - np.maximum(-power, 0.0) / (
-        parameters.discharge_efficiency
-    )
+    """The battery's energy [Wh] at the slot boundaries, stepped by flexcem.physics from the planned flows."""
+    device = plan.device(device_id)
+    stored_input = parameters.charge_efficiency * np.array(device.charge_power_w) - np.array(
+        device.discharge_power_w
+    ) / parameters.discharge_efficiency
     hours = plan.slot_duration.total_seconds() / 3600.0
     return step(initial_wh, stored_input, battery_step_coefficients(parameters.self_discharge_per_h, hours))
 
@@ -52,13 +50,15 @@ def test_the_battery_is_used_and_lowers_the_cost() -> None:
     assert max(with_battery.device("battery").power_w) > 1000.0
 
 
-def test_standby_is_drawn_only_in_idle_slots() -> None:
+def test_the_systems_own_consumption_is_drawn_in_every_slot() -> None:
     parameters = PARAMETERS.model_copy(update={"standby_w": 15.0, "self_discharge_per_h": 0.0})
     plan = solve(home(START, 24, [battery(0.5, parameters=parameters)]))
-    power = np.array(plan.device("battery").power_w)
-    idle = np.isclose(power, 15.0)
-    assert idle.any() and (~idle).any()
-    # Active slots carry no standby: their energy change is exactly the converted power.
+    device = plan.device("battery")
+    power = np.array(device.power_w)
+    flow = np.array(device.charge_power_w) - np.array(device.discharge_power_w)
+    np.testing.assert_allclose(power, flow + 15.0, atol=1e-6)
+    assert np.isclose(flow, 0.0).any() and (~np.isclose(flow, 0.0)).any()
+    # The stored energy changes by exactly the converted charge and discharge flows.
     np.testing.assert_allclose(
         np.array(plan.device("battery").state), replay(plan, "battery", parameters, 5000.0), atol=1e-3
     )

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flexcem.bus import Endpoint
-from flexcem.devices.air_conditioner import DEFAULT_AIR_CONDITIONER, AirConditionerModel
+from flexcem.devices.air_conditioner import DEFAULT_AIR_CONDITIONER, FAN_POWER_W, AirConditionerModel
 from flexcem.devices.home_agent import HomeDeviceAgent
 from flexcem.devices.home_data import HomeData
 from flexcem.devices.room import DEFAULT_ROOM, Room, room_gains_w
@@ -93,6 +93,7 @@ class AirConditionerAgent(HomeDeviceAgent):
             room=m.room.parameters,
             room_temperature_c=m.room.temperature_c,
             settings=self.settings(),
+            fan_power_w=FAN_POWER_W[m.fan],
         )
 
     def status(self) -> AirConditionerStatus:
@@ -139,8 +140,10 @@ class AirConditionerAgent(HomeDeviceAgent):
     def _advance(self, now: datetime, dt_h: float) -> float:
         k = self.data.index(now)
         outdoor, gains = float(self.data.outdoor_c[k]), float(self.gains_w[k])
-        power = self.setpoint_w(now)
-        if power is None:
+        setpoint = self.setpoint_w(now)
+        if setpoint is not None:  # the site power, the fan's included: the compressor gets the rest
+            power = max(0.0, setpoint - self.model.fan_w())
+        else:
             power = self.model.thermostat(outdoor_c=outdoor, gains_w=gains, dt_h=dt_h, band=self.band_c(now))
         self.last_power_w = self.model.step(power, outdoor_c=outdoor, gains_w=gains, dt_h=dt_h)
         return self.last_power_w

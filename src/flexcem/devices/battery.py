@@ -4,7 +4,8 @@
 
 Power at the AC connection is signed: positive charges, negative discharges. A request beyond the power
 limits is cut to them; one that would leave the state-of-charge band is cut so that the step ends exactly on
-the band's edge. The inverter draws ``standby_w`` when idle. The DC side is reported with a linear open-circuit
+the band's edge. The system's own consumption ``standby_w`` (BMS, inverter control) is drawn from the site
+at all times: site power = AC power + ``standby_w``. The DC side is reported with a linear open-circuit
 voltage model, V = V_nom·(0.94 + 0.12·soc), and current I = P_dc/V (positive charging).
 """
 
@@ -99,5 +100,5 @@ class BatteryModel:
         self.charged_wh += charge * dt_h
         self.discharged_wh += discharge * dt_h
         self.power_w, self.dc_power_w = power, dc
-        site = power if abs(power) > 1e-9 else p.standby_w
+        site = power + p.standby_w
         return BatteryStep(power_w=power, dc_power_w=dc, site_power_w=site)

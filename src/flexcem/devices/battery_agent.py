@@ -1,6 +1,8 @@
 """The storage battery's agent (JWG112x, JWG1131): set-point schedules, charge/discharge/standby, status and log.
 
-It follows the CEM's schedule slot by slot (+ charging, − discharging, cut to what the battery can do); a
+It follows the CEM's schedule slot by slot: a set point is the battery's power at the site connection, its own
+consumption included (docs/home-physics.md), so it charges (+) or discharges (−) at set point − standby, cut
+to what the battery can do; a
 Charge, Discharge or Standby command holds until the next schedule arrives. Without either — no schedule, or
 the fail-safe after the CEM went silent — it stays idle.
 """
@@ -93,11 +95,12 @@ class BatteryAgent(HomeDeviceAgent):
 
     def _check_schedule(self, schedule: PowerSetpointSchedule) -> str | None:
         p = self.model.parameters
+        low, high = -p.discharge_power_max_w + p.standby_w, p.charge_power_max_w + p.standby_w
         for index, slot in enumerate(schedule.schedule.slots):
-            if not -p.discharge_power_max_w - 1e-6 <= slot.power_w <= p.charge_power_max_w + 1e-6:
+            if not low - 1e-6 <= slot.power_w <= high + 1e-6:
                 return (
-                    f"slot {index} asks {slot.power_w:.0f} W, outside "
-                    f"[-{p.discharge_power_max_w:.0f}, {p.charge_power_max_w:.0f}] W"
+                    f"slot {index} asks {slot.power_w:.0f} W at the site, outside [{low:.0f}, {high:.0f}] W "
+                    f"(charge and discharge limits plus the {p.standby_w:.0f} W the system uses itself)"
                 )
         self.manual_w = None
         return None
@@ -121,7 +124,9 @@ class BatteryAgent(HomeDeviceAgent):
         return None
 
     def _advance(self, now: datetime, dt_h: float) -> float:
-        requested = self.setpoint_w(now)
-        if requested is None:
+        setpoint = self.setpoint_w(now)
+        if setpoint is not None:
+            requested = setpoint - self.model.parameters.standby_w
+        else:
             requested = 0.0 if self.failsafe or self.manual_w is None else self.manual_w
         return self.model.step(requested, dt_h).site_power_w

@@ -96,6 +96,7 @@ class RoomClimateDescription(FlexModel):
     room: RoomParameters
     room_temperature_c: float = Field(ge=-20.0, le=60.0, description="Room temperature now [°C].")
     settings: AirConditionerSettings
+    fan_power_w: float = Field(default=0.0, ge=0.0, description="The indoor fan's power while the unit is on [W].")
 
 
 class GenerationForecast(FlexModel):

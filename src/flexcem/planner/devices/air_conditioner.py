@@ -6,7 +6,8 @@ COP (:func:`flexcem.physics.carnot_cop`, condenser at ``supply_space_heating_c``
 ``c + h ≤ P_max`` (in "auto" it alternates within a slot); with ``power_min_w > 0`` the total is
 semi-continuous in {0} ∪ [P_min, P_max]. The room (:class:`~flexcem.planner.devices.thermal_states.ThermalZone`)
 gets ``COP·h − EER·c`` plus its gains and exchanges heat with outdoors; its comfort band is soft (K·h). A
-user's set point s is the band [s − 1, s + 1] (``ComfortSlot.set_point_c``).
+user's set point s is the band [s − 1, s + 1] (``ComfortSlot.set_point_c``). The indoor fan runs whenever the
+unit is on: ``fan_power_w`` is a constant load in every slot, in the plan's power and cost.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Literal
 
+import numpy as np
 from pydantic import Field, field_validator
 
 from flexcem.model.home_parameters import HeatPumpParameters
+from flexcem.planner.builder import ModelBuilder
 from flexcem.planner.context import PlanningContext
 from flexcem.planner.devices.base import FieldPath, PlannerDevice
 from flexcem.planner.devices.heat_pump import HeatPumpDevice, HeatPumpFormulation, SpaceMode
@@ -44,6 +47,9 @@ class AirConditionerDevice(PlannerDevice):
     room: RoomInput = Field(description="The room, its temperature now, gains and comfort band or set points.")
     mode: Literal["cool", "heat", "auto"] = Field(
         default="cool", description="User's mode: 'cool', 'heat' or 'auto' (the planner cools or heats)."
+    )
+    fan_power_w: float = Field(
+        default=0.0, ge=0.0, description="The indoor fan's power while the unit is on [W], drawn in every slot."
     )
 
     @field_validator("outdoor")
@@ -78,6 +84,27 @@ class AirConditionerFormulation(HeatPumpFormulation):
     def __init__(self, device: AirConditionerDevice, context: PlanningContext) -> None:
         super().__init__(device.as_heat_pump(), context)
         self.original = device
+        self.fan_kw = device.fan_power_w / 1000.0
+
+    def build(self, builder: ModelBuilder) -> None:
+        """The heat pump's columns and rows, and the fan as a constant load on the site rows."""
+        super().build(builder)
+        n = self.context.grid.count
+        self.one = builder.add_columns(1, 1.0, 1.0)  # a constant 1: the fan in every slot
+        builder.add_entries(self.context.site_rows, np.full(n, self.one[0]), np.full(n, self.fan_kw))
+
+    def initial(self, x: FloatArray) -> None:
+        """The heat pump's starting point, with the fan's constant column."""
+        super().initial(x)
+        x[self.one] = 1.0
+
+    def peak_kw(self) -> float:
+        """The unit's and the fan's maximum electric power [kW]."""
+        return super().peak_kw() + self.fan_kw
+
+    def power_kw(self, x: FloatArray) -> FloatArray:
+        """Compressor and fan power per slot [kW]."""
+        return super().power_kw(x) + self.fan_kw
 
     def extract(self, x: FloatArray) -> tuple[DevicePlan, list[Violation]]:
         """The heat pump's plan under the kind 'air_conditioner'."""

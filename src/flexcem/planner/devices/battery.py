@@ -20,13 +20,8 @@ kWh, Δt h):
   (``energy_reserve``); within a slot the energy is monotone, so both ends at ``R`` keep it above ``R``;
 * site: ``pc_k − pd_k + P_sb``.
 
-**Standby** ``P_sb`` (the inverter's own use when idle) is modelled as a constant load in every slot, not
-with a binary per slot: the exact rule (``P_sb`` only when ``pc = pd = 0``) is not convex, and under it any
-trickle of power would avoid the standby, so it has no attained optimum without a minimum power either.
-Counting it in every slot is exact in idle slots and overstates the load by ``P_sb`` in active ones, which
-is conservative for imports and import limits and never changes a decision by more than ``P_sb·Δt`` of
-energy per active slot; 288 binaries would instead make every plan of a day a branch and bound. The plan
-*reports* the exact power (standby only in idle slots), which is what the device draws.
+**Standby** ``P_sb`` (the system's own consumption: battery management, inverter control) is drawn from the
+site at all times (docs/home-physics.md), a constant load in every slot — linear and exact.
 
 Tie-break: ``TIE_COMPLETION`` per kWh of throughput (``pc + pd``), so that among plans of equal cost the
 battery does not cycle for nothing.
@@ -293,10 +288,9 @@ class BatteryFormulation(DeviceFormulation[BatteryDevice]):
         return pc, pd
 
     def power_kw(self, x: FloatArray) -> FloatArray:
-        """Site power per slot [kW]: charge − discharge, plus the standby in idle slots (what the device draws)."""
+        """Site power per slot [kW]: charge − discharge + the standby (what the device draws)."""
         pc, pd = self.flows_kw(x)
-        idle = (pc + pd) < _IDLE_KW
-        result: FloatArray = pc - pd + self.standby * idle
+        result: FloatArray = pc - pd + self.standby
         return result
 
     def energy_kwh(self, x: FloatArray) -> FloatArray:
