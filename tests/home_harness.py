@@ -26,7 +26,7 @@ from flexcem.bus import Endpoint, Link, MemoryBus
 from flexcem.bus.access import AccessPolicy, Grant, Identity, Role
 from flexcem.bus.mqtt import MqttBus
 from flexcem.bus.topics import outbox_topic
-from flexcem.cem import CemSettings, CustomerEnergyManager
+from flexcem.cem import CemSettings, CustomerEnergyManager, HomeForecasts
 from flexcem.clock import SimulatedClock
 from flexcem.codec import codec_for
 from flexcem.devices import Dishwasher, ElectricVehicle, EvBattery, WashingMachine
@@ -56,7 +56,10 @@ BUS_KIND = "memory"
 """Which bus :func:`run_home` uses: ``"memory"`` or ``"mosquitto"``."""
 
 CONTROLLERS = ("cem", "retailer", "test-cem")
-ENDPOINTS = ("washer", "dishwasher", "ev", "plug", "fuelcell", "heatpump", "der", "stranger", "impostor", "rogue")
+ENDPOINTS = (
+    *("washer", "dishwasher", "ev", "plug", "fuelcell", "heatpump", "der", "stranger", "impostor", "rogue"),
+    *("battery", "pv", "waterheater", "aircon", "baseload"),
+)
 POLICY = AccessPolicy(
     identities=(
         *(Identity(id=name, grants=(Grant(domain=DOMAIN, role=Role.CONTROLLER),)) for name in CONTROLLERS),
@@ -261,6 +264,7 @@ def run_home(
     settings: CemSettings | None = None,
     prices: Callable[[datetime, datetime], Sequence[PriceSlot]] = real_prices,
     publish_tariff: bool = True,
+    forecasts: HomeForecasts | None = None,
 ) -> T:
     """Run ``scenario(home)`` on a simulated clock from ``start`` over :data:`BUS_KIND`; return its result."""
     seen: list[Envelope] = []
@@ -276,6 +280,7 @@ def run_home(
             cem=CustomerEnergyManager(
                 Endpoint(await backend.connect("cem"), clock),
                 settings or CemSettings(tariff_sources=(f"{DOMAIN}/retailer",)),
+                forecasts,
             ),
             retailer=TariffProgram(
                 Endpoint(await backend.connect("retailer"), clock),

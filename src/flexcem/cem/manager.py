@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
 from flexcem.cem.dispatcher import Dispatcher
+from flexcem.cem.forecasts import HomeForecasts
+from flexcem.cem.home_book import OperatingConditions
+from flexcem.cem.home_manager import HomeManager
+from flexcem.cem.home_plan import HomePlan
 from flexcem.cem.jobs import JobBook, JobPhase, JobRecord
 from flexcem.cem.planning import build_problem
 from flexcem.cem.price_book import PriceBook
@@ -29,6 +34,7 @@ from flexcem.model import (
     DeviceFunction,
     DeviceRegistration,
     DeviceStatus,
+    Direction,
     Envelope,
     FlexibleStartOffer,
     OfferWithdrawal,
@@ -42,6 +48,9 @@ __all__ = ["CustomerEnergyManager", "JournalEntry", "PlanProposal"]
 
 log = logging.getLogger("flexcem.cem")
 
+PLAN_HISTORY = 100
+"""How many recent plans the CEM keeps in :attr:`CustomerEnergyManager.plan_history`."""
+
 
 @dataclass
 class PlanProposal:
@@ -52,6 +61,8 @@ class PlanProposal:
     jobs: list[JobRecord]
     proposed_at: datetime
     committed_at: datetime | None = None
+    home: HomePlan | None = None
+    """The whole-home part (settings and schedules per device), when the home's devices are planned too."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,9 @@ class JournalEntry:
 class CustomerEnergyManager:
     """One CEM on one endpoint."""
 
-    def __init__(self, endpoint: Endpoint, settings: CemSettings | None = None) -> None:
+    def __init__(
+        self, endpoint: Endpoint, settings: CemSettings | None = None, forecasts: HomeForecasts | None = None
+    ) -> None:
         self.endpoint = endpoint
         self.clock = endpoint.clock
         self.settings = settings or CemSettings()
@@ -75,23 +88,26 @@ class CustomerEnergyManager:
         self.plan: Plan | None = None
         self.proposal: PlanProposal | None = None
         self.plans_made = 0
+        self.plan_history: deque[tuple[datetime, Plan]] = deque(maxlen=PLAN_HISTORY)
+        """The latest plans with the instant each was adopted (to compare what was planned with what ran)."""
         self.base_load_forecast: PowerSeries | None = None
         self.journal: list[JournalEntry] = []
-        self._dispatcher = Dispatcher(endpoint, self.settings, self._note)
+        self._dispatcher = Dispatcher(endpoint, self.settings, self.note)
         self._replan = asyncio.Event()
         self._reasons: list[str] = []
         self._idle = asyncio.Event()
         self._idle.set()
         self._loop_task: asyncio.Task[None] | None = None
         self.threshold_controls = {
-            rule.device_id: ThresholdControl(endpoint, self.prices, rule, self._address_of, self._status_of, self._note)
+            rule.device_id: ThresholdControl(endpoint, self.prices, rule, self.address_of, self._status_of, self.note)
             for rule in self.settings.price_thresholds
         }
         self.timers = [
-            TimerControl(endpoint, rule, self.settings.zone, self._address_of, self._status_of, self._note)
+            TimerControl(endpoint, rule, self.settings.zone, self.address_of, self._status_of, self.note)
             for rule in self.settings.timed_runs
         ]
         self._threshold_tasks: list[asyncio.Task[None]] = []
+        self.home = HomeManager(self, endpoint, forecasts)
         endpoint.on(DeviceRegistration, self._on_registration)
         endpoint.on(FlexibleStartOffer, self._on_flexible_start)
         endpoint.on(ChargingSessionOffer, self._on_charging_session)
@@ -109,6 +125,7 @@ class CustomerEnergyManager:
             asyncio.create_task(control.run(), name=f"price threshold {device_id}")
             for device_id, control in self.threshold_controls.items()
         ] + [asyncio.create_task(timer.run(), name="timer") for timer in self.timers]
+        self._threshold_tasks.append(asyncio.create_task(self._periodic_replans(), name="periodic re-plans"))
 
     async def stop(self) -> None:
         """Stop planning and leave the bus."""
@@ -121,7 +138,7 @@ class CustomerEnergyManager:
     def _time(self, instant: datetime, with_day: bool = False) -> str:
         return self.settings.clock_time(instant, with_day)
 
-    def _address_of(self, device_id: str) -> str | None:
+    def address_of(self, device_id: str) -> str | None:
         record = self.registry.get(device_id)
         return None if record is None else record.address
 
@@ -133,7 +150,7 @@ class CustomerEnergyManager:
         """The customer changes a device's price threshold (JWG1111, JWG1124); effective at the next interval."""
         self.threshold_controls[device_id].set_threshold(threshold_per_kwh)
 
-    def _note(self, text: str) -> None:
+    def note(self, text: str) -> None:
         self.journal.append(JournalEntry(self.clock.now(), text))
         log.info("%s: %s", self.endpoint.address, text)
 
@@ -141,7 +158,7 @@ class CustomerEnergyManager:
 
     async def _on_registration(self, registration: DeviceRegistration, envelope: Envelope) -> None:
         record = self.registry.register(registration.capabilities, envelope.sender, self.clock.now())
-        self._note(f"registered {record.device_id} ({record.capabilities.kind.value})")
+        self.note(f"registered {record.device_id} ({record.capabilities.kind.value})")
 
     async def _on_flexible_start(self, offer: FlexibleStartOffer, envelope: Envelope) -> None:
         self.registry.require(offer.device_id, envelope.sender, DeviceFunction.FLEXIBLE_START)
@@ -156,7 +173,7 @@ class CustomerEnergyManager:
         if offer.latest_end <= now:
             raise MessageRefused(f"latest_end {offer.latest_end.isoformat()} has passed", "latest_end")
         if self.jobs.add(JobRecord(offer=offer, device_address=envelope.sender, received_at=now)):
-            self._note(
+            self.note(
                 f"offer {offer.offer_id} from {offer.device_id}: start {self._time(offer.earliest_start)}–"
                 f"{self._time(offer.latest_start)}, done by {self._time(offer.latest_end)}"
             )
@@ -169,7 +186,7 @@ class CustomerEnergyManager:
             raise MessageRefused(f"no offer {withdrawal.offer_id} of {withdrawal.device_id}", "offer_id")
         if job.phase.movable:
             job.phase = JobPhase.ABORTED
-            self._note(f"{withdrawal.device_id} withdrew {withdrawal.offer_id}: {withdrawal.reason}")
+            self.note(f"{withdrawal.device_id} withdrew {withdrawal.offer_id}: {withdrawal.reason}")
             self.request_replan(f"withdrawal by {withdrawal.device_id}")
 
     async def _on_status(self, status: DeviceStatus, envelope: Envelope) -> None:
@@ -180,18 +197,23 @@ class CustomerEnergyManager:
         job = self.jobs.get(status.offer_id) if status.offer_id else None
         if job is None or not job.apply_status(status):
             return
-        self._note(f"{status.device_id} is {status.state.value}")
+        self.note(f"{status.device_id} is {status.state.value}")
         if job.phase is JobPhase.RUNNING or job.phase.closed:
             self.request_replan(f"{status.device_id} {job.phase.value}")
 
     async def _on_prices(self, profile: PriceEnvironmentProfile, envelope: Envelope) -> None:
         if envelope.sender not in self.settings.tariff_sources:
             raise MessageRefused(f"{envelope.sender} is not a tariff source of this CEM", "from")
+        if profile.applies_to is Direction.GENERATION:
+            if self.home.take_feed_in(profile):
+                self.note(f"feed-in tariff {profile.profile_id} r{profile.revision} from {envelope.sender}")
+                self.request_replan(f"feed-in tariff {profile.profile_id} r{profile.revision}")
+            return
         try:
             changed = self.prices.add(profile)
         except ValueError as error:
             raise MessageRefused(str(error), "currency") from None
-        self._note(
+        self.note(
             f"tariff {profile.profile_id} r{profile.revision} ({profile.binding.value}) "
             f"{self._time(profile.start, True)}–{self._time(profile.end, True)} from {envelope.sender}"
         )
@@ -215,7 +237,7 @@ class CustomerEnergyManager:
     def update_settings(self, settings: CemSettings) -> None:
         """The user changes the settings (objective, limits…); the CEM re-plans (JWG1103 trigger)."""
         self.settings = settings
-        self._dispatcher = Dispatcher(self.endpoint, settings, self._note)
+        self._dispatcher = Dispatcher(self.endpoint, settings, self.note)
         self.request_replan("settings changed by the user")
 
     def set_base_load_forecast(self, forecast: PowerSeries) -> None:
@@ -238,14 +260,44 @@ class CustomerEnergyManager:
             if not self._replan.is_set():
                 self._idle.set()
 
+    def set_operating_conditions(self, conditions: OperatingConditions) -> None:
+        """The user's operating and time conditions for an appliance (JWG1110, story JWG18); re-plans."""
+        self.home.set_conditions(conditions)
+
+    async def _periodic_replans(self) -> None:
+        while True:
+            interval = self.settings.home.replan_interval
+            await self.clock.sleep(3600.0 if interval is None else interval.total_seconds())
+            if interval is not None and self.home.active:
+                self.request_replan("periodic re-plan")
+
+    def adopt(self, plan: Plan) -> None:
+        """Make ``plan`` the current plan."""
+        self.plan = plan
+        self.plans_made += 1
+        self.plan_history.append((self.clock.now(), plan))
+
+    def propose(self, plan: Plan, jobs: list[JobRecord], home: HomePlan | None = None) -> PlanProposal:
+        """Keep ``plan`` as the proposal the user must commit (JWG1110)."""
+        self.proposal = PlanProposal(f"proposal-{self.plans_made}", plan, jobs, self.clock.now(), home=home)
+        self.note(f"{self.proposal.proposal_id} waits for the user's commit; nothing is sent before it")
+        return self.proposal
+
+    async def dispatch_jobs(self, plan: Plan, jobs: list[JobRecord]) -> None:
+        """Send the jobs' start times and slot shifts of ``plan``."""
+        await self._dispatcher.apply(plan, jobs)
+
     async def replan(self, reasons: list[str] | None = None) -> Plan | None:
-        """Plan every movable job now and send start times, slot shifts and cost estimates."""
+        """Plan every movable job (and the home's devices) now and send what the plan asks of each device."""
+        if self.home.active:
+            result = await self.home.replan("; ".join(dict.fromkeys(reasons or ["request"])))
+            return None if result is None else result.plan
         now = self.clock.now()
         movable = [job for job in self.jobs.movable() if job.offer.latest_end > now]
         if not movable:
             return None
         if not self.prices.profiles:
-            self._note("no tariff yet: jobs wait for one (devices start on their own by their latest start)")
+            self.note("no tariff yet: jobs wait for one (devices start on their own by their latest start)")
             return None
         problem, placed = build_problem(
             now=now,
@@ -259,16 +311,14 @@ class CustomerEnergyManager:
         if not placed:
             return None
         plan = solve(problem, time_limit_s=self.settings.planner_time_limit_s)
-        self.plan = plan
-        self.plans_made += 1
+        self.adopt(plan)
         why = "; ".join(dict.fromkeys(reasons or ["request"]))
-        self._note(
+        self.note(
             f"plan {self.plans_made} ({why}): {len(placed)} job(s), expected cost {plan.total_cost:.4f} "
             f"{plan.currency}" + "".join(f"; violation {v.message}" for v in plan.violations)
         )
         if self.settings.commit_required:
-            self.proposal = PlanProposal(f"proposal-{self.plans_made}", plan, placed, now)
-            self._note(f"{self.proposal.proposal_id} waits for the user's commit; nothing is sent before it")
+            self.propose(plan, placed)
             return plan
         await self._dispatcher.apply(plan, placed)
         return plan
@@ -286,10 +336,13 @@ class CustomerEnergyManager:
         if proposal.committed_at is not None:
             raise ValueError(f"proposal_id {proposal_id!r} was committed already")
         now = self.clock.now()
+        job_ids = {job.device_id for job in proposal.jobs}
         too_soon = [
             device.device_id
             for device in proposal.plan.devices
-            if device.start is not None and device.start < now + self.settings.minimum_lead_time
+            if device.device_id in job_ids
+            and device.start is not None
+            and device.start < now + self.settings.minimum_lead_time
         ]
         if too_soon:
             self.request_replan(f"{proposal_id} out of date")
@@ -298,8 +351,11 @@ class CustomerEnergyManager:
                 "passed; a new proposal follows"
             )
         proposal.committed_at = now
-        self._note(f"the user committed {proposal_id}")
-        await self._dispatcher.apply(proposal.plan, [job for job in proposal.jobs if job.phase.movable])
+        self.note(f"the user committed {proposal_id}")
+        if proposal.home is not None:
+            await self.home.dispatch(proposal.home)
+        else:
+            await self._dispatcher.apply(proposal.plan, [job for job in proposal.jobs if job.phase.movable])
         return proposal
 
     # ---------------------------------------------------------------------------------------- reporting

@@ -28,12 +28,13 @@ from flexcem.planner import (
     SiteLimits,
 )
 
-__all__ = ["build_problem", "committed_load", "keep_confirmed", "schedule_for"]
+__all__ = ["build_problem", "committed_load", "floor_to_slot", "job_devices", "keep_confirmed", "schedule_for"]
 
 _EPOCH = datetime(2000, 1, 1).astimezone()
 
 
-def _floor(instant: datetime, slot: timedelta) -> datetime:
+def floor_to_slot(instant: datetime, slot: timedelta) -> datetime:
+    """The start of the slot of length ``slot`` that holds ``instant`` (slots aligned on local midnights)."""
     return instant - (instant - _EPOCH) % slot
 
 
@@ -111,6 +112,20 @@ def committed_load(now: datetime, running: list[JobRecord], base_load: PowerSeri
     return slots
 
 
+def job_devices(
+    now: datetime, jobs: list[JobRecord], registry: DeviceRegistry, settings: CemSettings
+) -> tuple[list[FlexibleStartDevice | ChargingSessionDevice], list[JobRecord]]:
+    """The planner devices of the movable ``jobs`` that can still be placed, and those jobs."""
+    devices: list[FlexibleStartDevice | ChargingSessionDevice] = []
+    placed: list[JobRecord] = []
+    for job in jobs:
+        device = _planner_device(job, now, _lead_time(job, registry, settings), settings)
+        if device is not None:
+            devices.append(device)
+            placed.append(job)
+    return devices, placed
+
+
 def build_problem(
     *,
     now: datetime,
@@ -122,14 +137,8 @@ def build_problem(
     registry: DeviceRegistry,
 ) -> tuple[PlanningProblem, list[JobRecord]]:
     """The planning problem for ``jobs`` at ``now``, and the jobs it places (some may be past planning)."""
-    devices: list[FlexibleStartDevice | ChargingSessionDevice] = []
-    placed: list[JobRecord] = []
-    for job in jobs:
-        device = _planner_device(job, now, _lead_time(job, registry, settings), settings)
-        if device is not None:
-            devices.append(device)
-            placed.append(job)
-    start = _floor(now, settings.slot_duration)
+    devices, placed = job_devices(now, jobs, registry, settings)
+    start = floor_to_slot(now, settings.slot_duration)
     end = start + settings.slot_duration if not devices else max(job.offer.latest_end for job in placed)
     horizon_end = start + -(-(end - start) // settings.slot_duration) * settings.slot_duration
     view = prices.view(start, horizon_end)
@@ -140,9 +149,12 @@ def build_problem(
         prices=view.slots,
         site=SiteLimits(
             import_limit_w=settings.site_import_limit_w,
+            export_limit_w=settings.site_export_limit_w,
             committed_load=tuple(committed_load(now, running, base_load)),
         ),
         devices=tuple(devices),
+        objective=settings.objective,
+        weights=settings.objective_weights,
     )
     return problem, placed
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from flexcem.cem.home_settings import HomeSettings
 from flexcem.cem.threshold_control import PriceThresholdRule
 from flexcem.cem.timer_control import TimedRun
 from flexcem.model import Address, FlexModel, IncentiveProgram, NonNegativeDuration, PositiveDuration
+from flexcem.planner.problem import Objective, ObjectiveWeights
 
 __all__ = ["CemSettings"]
 
@@ -19,6 +22,16 @@ class CemSettings(FlexModel):
 
     site_import_limit_w: float | None = Field(
         default=None, gt=0.0, description="Most the site may draw from the grid [W] (contracted power)."
+    )
+    site_export_limit_w: float | None = Field(
+        default=None, gt=0.0, description="Most the site may feed into the grid [W] (connection agreement)."
+    )
+    objective: Objective = Field(
+        default="cost",
+        description="What the plans minimise: 'cost', 'co2', 'self_consumption' or 'weighted' (see the planner).",
+    )
+    objective_weights: ObjectiveWeights | None = Field(
+        default=None, description="Weights of the objective 'weighted' (required with it, refused otherwise)."
     )
     slot_duration: PositiveDuration = Field(default=timedelta(minutes=15), description="Length of a planning slot.")
     minimum_lead_time: NonNegativeDuration = Field(
@@ -54,6 +67,19 @@ class CemSettings(FlexModel):
         description="Devices switched ON/OFF by the customer's price threshold at each tariff interval "
         "(fuel cell JWG1111, heat pump JWG1124, DER story JWG16).",
     )
+
+    home: HomeSettings = Field(
+        default_factory=HomeSettings,
+        description="How the CEM plans the home's continuously running devices (battery, PV, heat pump, …).",
+    )
+
+    @model_validator(mode="after")
+    def _weights(self) -> Self:
+        if self.objective == "weighted" and self.objective_weights is None:
+            raise ValueError("objective_weights is required when objective is 'weighted'")
+        if self.objective != "weighted" and self.objective_weights is not None:
+            raise ValueError(f"objective_weights is only used with objective 'weighted', not {self.objective!r}")
+        return self
 
     @field_validator("timezone")
     @classmethod

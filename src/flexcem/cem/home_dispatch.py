@@ -1,0 +1,163 @@
+"""Carrying a whole-home plan out: settings and power set-point schedules to each device, with their results.
+
+For each device, concurrently with the others: first the user's settings when they changed (water heater set
+point and level, air conditioner mode, wind and set point), then one :class:`~flexcem.model.PowerSetpointSchedule`
+per circuit, each answered by a :class:`~flexcem.model.SettingResult`.
+
+* a schedule that changes the confirmed one only negligibly (:func:`~flexcem.cem.setpoints.negligible`) is not
+  sent: the device keeps the confirmed one (plan stability);
+* an accepted schedule becomes the confirmed one;
+* a refusal (unsuccessful result or Nack; a fuel cell's controller may override the CEM, JWG1111) is
+  journalled with the device's reason; the device is then left to its own control for
+  ``home.refusal_holdoff``: the plans leave it out (its confirmed schedule, which it still follows, counts as
+  committed load) and nothing is sent to it, so the CEM never fights its controller; a re-plan follows;
+* an undelivered schedule (timeout, link closed) is journalled and sent again by the next plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported, UnexpectedReply
+from flexcem.cem.home_settings import HomeSettings
+from flexcem.cem.setpoints import negligible
+from flexcem.model import (
+    AirConditionerSettings,
+    Circuit,
+    PowerSetpointSchedule,
+    PowerSlot,
+    SettingResult,
+    WaterHeaterSettings,
+)
+
+__all__ = ["HomeDispatcher", "Refusal"]
+
+_UNDELIVERED = (DeliveryTimeout, PeerUnsupported, LinkClosed, UnexpectedReply)
+
+UserSettings = WaterHeaterSettings | AirConditionerSettings
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A device refused what the CEM sent."""
+
+    at: datetime
+    device_id: str
+    ref: str
+    reason: str
+
+
+class HomeDispatcher:
+    """Sends the home's schedules and settings and remembers what each device confirmed."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        settings: Callable[[], HomeSettings],
+        address_of: Callable[[str], str | None],
+        note: Callable[[str], None],
+    ) -> None:
+        self._endpoint = endpoint
+        self._settings = settings
+        self._address_of = address_of
+        self._note = note
+        self.confirmed: dict[tuple[str, Circuit], PowerSetpointSchedule] = {}
+        self.settings_confirmed: dict[str, UserSettings] = {}
+        self.held_until: dict[str, datetime] = {}
+        self.refusals: list[Refusal] = []
+        self.sent = 0
+        self.kept = 0
+
+    def held(self, now: datetime) -> set[str]:
+        """Devices left to their own control after a refusal."""
+        return {device_id for device_id, until in self.held_until.items() if until > now}
+
+    def committed_of(self, device_ids: set[str], now: datetime) -> list[PowerSlot]:
+        """What the ``device_ids`` still do by their confirmed schedules from ``now`` [W]."""
+        return [
+            slot
+            for (device_id, _), schedule in self.confirmed.items()
+            if device_id in device_ids
+            for slot in schedule.schedule.slots
+            if slot.end > now
+        ]
+
+    async def apply(self, schedules: list[PowerSetpointSchedule], user_settings: list[UserSettings]) -> bool:
+        """Send what changed; whether a device refused (a re-plan is due then)."""
+        devices = sorted({s.device_id for s in schedules} | {s.device_id for s in user_settings})
+        results = await asyncio.gather(
+            *(
+                self._device(
+                    device_id,
+                    [s for s in user_settings if s.device_id == device_id],
+                    [s for s in schedules if s.device_id == device_id],
+                )
+                for device_id in devices
+            )
+        )
+        return any(results)
+
+    async def _device(
+        self, device_id: str, user_settings: list[UserSettings], schedules: list[PowerSetpointSchedule]
+    ) -> bool:
+        address = self._address_of(device_id)
+        if address is None:
+            return False
+        now = self._endpoint.clock.now()
+        if device_id in self.held(now):
+            return False
+        for wanted in user_settings:
+            if self.settings_confirmed.get(device_id) == wanted:
+                continue
+            result = await self._send(address, device_id, wanted, type(wanted).__name__)
+            if result is None:
+                continue
+            if not result:
+                return True
+            self.settings_confirmed[device_id] = wanted
+        settings = self._settings()
+        for schedule in schedules:
+            key = (device_id, schedule.circuit)
+            confirmed = self.confirmed.get(key)
+            if confirmed is not None and negligible(
+                confirmed, schedule, now, settings.setpoint_tolerance_w, settings.schedule_cover
+            ):
+                self.kept += 1
+                continue
+            result = await self._send(address, device_id, schedule, schedule.schedule_id)
+            if result is None:
+                continue
+            if not result:
+                return True
+            self.confirmed[key] = schedule
+            self.sent += 1
+            self._note(f"{device_id} follows {schedule.schedule_id} ({schedule.circuit.value})")
+        return False
+
+    async def _send(
+        self, address: str, device_id: str, body: PowerSetpointSchedule | UserSettings, ref: str
+    ) -> bool | None:
+        """Deliver ``body``: True when carried out, False when refused (recorded), None when undelivered."""
+        try:
+            result = await self._endpoint.deliver(address, body, expect=SettingResult)
+        except MessageRefused as refusal:
+            reason = str(refusal)
+        except _UNDELIVERED as error:
+            self._note(f"{ref} for {device_id} not delivered: {error}")
+            return None
+        else:
+            if result.success:
+                return True
+            reason = result.reason or "no reason given"
+        now = self._endpoint.clock.now()
+        until = now + self._settings().refusal_holdoff
+        self.refusals.append(Refusal(now, device_id, ref, reason))
+        self.held_until[device_id] = until
+        self._note(
+            f"{device_id} refused {ref}: {reason}; it runs on its own control until "
+            f"{until:%H:%M} and the plan leaves it out"
+        )
+        return False

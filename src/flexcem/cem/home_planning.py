@@ -1,0 +1,324 @@
+"""From what the CEM knows of the home to one planning problem: jobs, storage, generation, heat and base load.
+
+* **Horizon**: from the start of the current slot to the end of the known tariff, at least
+  ``home.horizon_min`` and at most ``home.horizon_max`` from that start, and always covering the jobs' windows and the
+  user's finish times. Prices beyond the tariff are the price book's assumptions.
+* **Devices**: flexible-start jobs and charging sessions as :mod:`flexcem.cem.planning` places them; a
+  :class:`~flexcem.model.StorageDescription` becomes a battery; a :class:`~flexcem.model.GenerationForecast`
+  a PV system (curtailable as announced); a :class:`~flexcem.model.ThermalStorageDescription` a heat pump,
+  water heater or fuel cell; a :class:`~flexcem.model.RoomClimateDescription` an air conditioner with the
+  comfort band of its set point ([s − 1, s + 1]); a :class:`~flexcem.model.LoadForecast` committed load.
+* **Profiles that end too early** (a 24 h PV forecast in a 36 h horizon) are extended by :func:`on_grid`: the
+  same time one day earlier (up to a week back), else the last known value.
+* **User conditions** (JWG1110): a water heater's set point becomes the tank's upper limit and its level a
+  hot-water request by the finish time (T = T_cold + level·(set point − T_cold)); an air conditioner's set
+  point is a comfort band from its finish time on (none before it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+import numpy as np
+
+from flexcem.cem.forecasts import HomeForecasts
+from flexcem.cem.home_book import Description, HomeBook, OperatingConditions
+from flexcem.cem.home_settings import HomeSettings
+from flexcem.model import (
+    AcMode,
+    AirConditionerSettings,
+    GenerationForecast,
+    HeaterKind,
+    LoadForecast,
+    PowerSlot,
+    RoomClimateDescription,
+    Slot,
+    StorageDescription,
+    ThermalStorageDescription,
+    WaterHeaterSettings,
+)
+from flexcem.planner import PlannerDevice
+from flexcem.planner.devices import (
+    AirConditionerDevice,
+    BatteryDevice,
+    FuelCellDevice,
+    HeatPumpDevice,
+    PvDevice,
+    WaterHeaterDevice,
+)
+from flexcem.planner.devices.pv import GenerationSlot
+from flexcem.planner.devices.thermal_inputs import (
+    ComfortSlot,
+    GasPriceSlot,
+    HeatSlot,
+    HotWaterRequest,
+    RoomInput,
+    TankInput,
+    TemperatureSlot,
+)
+
+__all__ = ["HomeDevices", "home_devices", "home_horizon_end", "on_grid", "water_heater_target_c"]
+
+_DAY = timedelta(days=1)
+_LOOK_BACK_DAYS = 7
+_FREE_LOW_C, _FREE_HIGH_C = -50.0, 60.0
+"""A comfort band that never binds [°C] (before an air conditioner's finish time)."""
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The planning grid: ``count`` slots of ``slot`` from ``start``."""
+
+    start: datetime
+    slot: timedelta
+    count: int
+
+    @property
+    def end(self) -> datetime:
+        """End of the horizon."""
+        return self.start + self.count * self.slot
+
+    def starts(self) -> list[datetime]:
+        """Start of every slot."""
+        return [self.start + k * self.slot for k in range(self.count)]
+
+
+def home_horizon_end(
+    start: datetime, tariff_end: datetime, needed: Sequence[datetime], settings: HomeSettings
+) -> datetime:
+    """End of the home's horizon from the current slot's ``start`` (see the module): the tariff's end within
+    [start + min, start + max], extended to every instant in ``needed`` (job windows, finish times)."""
+    end = min(max(tariff_end, start + settings.horizon_min), start + settings.horizon_max)
+    return max(end, *needed) if needed else end
+
+
+def on_grid(slots: Sequence[Slot], values: Sequence[float], grid: Grid) -> list[float]:
+    """Time-weighted average of ``values`` (held over ``slots``) in each grid slot, extended where not covered.
+
+    A grid slot that the slots do not cover entirely takes the average of the same interval one day earlier
+    (up to a week back) when that one is covered, else the last slot's value (0 without any slot).
+    """
+    if not slots:
+        return [0.0] * grid.count
+    origin = grid.start
+    starts = np.array([(slot.start - origin).total_seconds() for slot in slots])
+    ends = starts + np.array([slot.duration.total_seconds() for slot in slots])
+    weights = np.asarray(values, dtype=np.float64)
+    last = float(weights[int(np.argmax(ends))])
+    step = grid.slot.total_seconds()
+
+    def average(lo: float, hi: float) -> float | None:
+        overlap = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0.0, None)
+        if overlap.sum() < (hi - lo) * (1.0 - 1e-9):
+            return None
+        return float(overlap @ weights / (hi - lo))
+
+    result = []
+    for k in range(grid.count):
+        lo, hi = k * step, (k + 1) * step
+        value = None
+        for days in range(_LOOK_BACK_DAYS + 1):
+            shift = days * _DAY.total_seconds()
+            value = average(lo - shift, hi - shift)
+            if value is not None:
+                break
+        result.append(last if value is None else value)
+    return result
+
+
+def _power_slots(grid: Grid, powers: Sequence[float]) -> list[PowerSlot]:
+    return [PowerSlot(start=at, duration=grid.slot, power_w=p) for at, p in zip(grid.starts(), powers, strict=True)]
+
+
+def _heat(grid: Grid, slots: Sequence[HeatSlot]) -> tuple[HeatSlot, ...]:
+    values = on_grid(slots, [slot.heat_w for slot in slots], grid)
+    return tuple(
+        HeatSlot(start=at, duration=grid.slot, heat_w=max(0.0, v)) for at, v in zip(grid.starts(), values, strict=True)
+    )
+
+
+def water_heater_target_c(description: ThermalStorageDescription, settings: WaterHeaterSettings) -> float:
+    """T_cold + level·(set point − T_cold) [°C]: the temperature a water heater's level setting asks for."""
+    cold = description.tank.cold_water_c
+    return cold + settings.level_percent / 100.0 * (settings.set_point_c - cold)
+
+
+@dataclass
+class HomeDevices:
+    """The planner devices built from the descriptions, the committed base load and what was assumed."""
+
+    devices: list[PlannerDevice] = field(default_factory=list)
+    committed: list[PowerSlot] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Builder:
+    def __init__(self, grid: Grid, now: datetime, forecasts: HomeForecasts, settings: HomeSettings) -> None:
+        self.grid, self.now, self.forecasts, self.settings = grid, now, forecasts, settings
+        outdoor = forecasts.outdoor_temperature(grid.start, grid.end)
+        values = on_grid(outdoor, [slot.temperature_c for slot in outdoor], grid)
+        self.outdoor = tuple(
+            TemperatureSlot(start=at, duration=grid.slot, temperature_c=v)
+            for at, v in zip(grid.starts(), values, strict=True)
+        )
+        self.result = HomeDevices()
+
+    def tank(self, description: ThermalStorageDescription, request: HotWaterRequest | None = None) -> TankInput:
+        draws = self.forecasts.hot_water_draws(description.device_id, self.grid.start, self.grid.end)
+        parameters = description.tank
+        return TankInput(
+            parameters=parameters,
+            initial_c=min(100.0, max(0.0, description.temperature_c)),
+            draws=_heat(self.grid, draws),
+            extra_hot_water=request,
+        )
+
+    def room(self, device_id: str, parameters: object, initial_c: float, comfort: tuple[ComfortSlot, ...]) -> RoomInput:
+        gains = self.forecasts.room_gains(device_id, self.grid.start, self.grid.end)
+        return RoomInput.model_validate(
+            {"parameters": parameters, "initial_c": initial_c, "comfort": comfort, "gains": _heat(self.grid, gains)}
+        )
+
+    def add(self, description: Description, conditions: OperatingConditions | None) -> None:
+        if isinstance(description, StorageDescription):
+            capacity = description.parameters.capacity_wh
+            self.result.devices.append(
+                BatteryDevice(
+                    device_id=description.device_id,
+                    parameters=description.parameters,
+                    initial_energy_wh=min(description.energy_wh, capacity),
+                )
+            )
+        elif isinstance(description, GenerationForecast):
+            slots = description.forecast.slots
+            values = on_grid(slots, [max(0.0, -slot.power_w) for slot in slots], self.grid)
+            forecast = tuple(
+                GenerationSlot(start=at, duration=self.grid.slot, power_w=v)
+                for at, v in zip(self.grid.starts(), values, strict=True)
+            )
+            self.result.devices.append(
+                PvDevice(device_id=description.device_id, forecast=forecast, curtailable=description.curtailable)
+            )
+        elif isinstance(description, LoadForecast):
+            slots = description.forecast.slots
+            self.result.committed += _power_slots(self.grid, on_grid(slots, [s.power_w for s in slots], self.grid))
+        elif isinstance(description, ThermalStorageDescription):
+            self.add_thermal(description, conditions)
+        else:
+            self.add_air_conditioner(description, conditions)
+
+    def add_thermal(self, description: ThermalStorageDescription, conditions: OperatingConditions | None) -> None:
+        device_id = description.device_id
+        if description.heater is HeaterKind.HEAT_PUMP:
+            assert description.heat_pump is not None  # the model's validator requires it
+            room = None
+            if description.room is not None and description.room_temperature_c is not None:
+                band = (
+                    ComfortSlot(
+                        start=self.grid.start,
+                        duration=self.grid.end - self.grid.start,
+                        lower_c=self.settings.room_low_c,
+                        upper_c=self.settings.room_high_c,
+                    ),
+                )
+                room = self.room(device_id, description.room, description.room_temperature_c, band)
+            self.result.devices.append(
+                HeatPumpDevice(
+                    device_id=device_id,
+                    heat_pump=description.heat_pump,
+                    outdoor=self.outdoor,
+                    tank=self.tank(description),
+                    room=room,
+                    space_mode="auto",
+                )
+            )
+        elif description.heater is HeaterKind.RESISTIVE:
+            settings = conditions.settings if conditions else None
+            request = None
+            if isinstance(settings, WaterHeaterSettings):
+                top = min(description.tank.max_c, settings.set_point_c)
+                tank = description.tank.model_copy(update={"max_c": top, "min_c": min(description.tank.min_c, top)})
+                description = description.model_copy(update={"tank": tank})
+                finish = conditions.desired_finish if conditions else None
+                if finish is not None and finish > self.grid.start:
+                    request = HotWaterRequest(min_c=water_heater_target_c(description, settings), by=finish)
+            self.result.devices.append(
+                WaterHeaterDevice(
+                    device_id=device_id,
+                    power_max_w=description.heater_power_max_w,
+                    tank=self.tank(description, request),
+                )
+            )
+        else:
+            assert description.fuel_cell is not None  # the model's validator requires it
+            since = description.running_since
+            held = None if since is None else max(0.0, (self.now - since).total_seconds() / 3600.0)
+            gas = GasPriceSlot(
+                start=self.grid.start,
+                duration=self.grid.end - self.grid.start,
+                price_per_m3=self.settings.gas_price_per_m3,
+            )
+            self.result.devices.append(
+                FuelCellDevice(
+                    device_id=device_id,
+                    fuel_cell=description.fuel_cell,
+                    tank=self.tank(description),
+                    gas_prices=(gas,),
+                    initially_on=description.running,
+                    in_state_for_h=held,
+                )
+            )
+
+    def add_air_conditioner(self, description: RoomClimateDescription, conditions: OperatingConditions | None) -> None:
+        settings = description.settings
+        finish = None
+        if conditions is not None and isinstance(conditions.settings, AirConditionerSettings):
+            settings, finish = conditions.settings, conditions.desired_finish
+        modes: dict[AcMode, Literal["cool", "heat", "auto"]] = {
+            AcMode.COOL: "cool",
+            AcMode.HEAT: "heat",
+            AcMode.AUTO: "auto",
+        }
+        if not settings.on or settings.mode not in modes:
+            self.result.notes.append(
+                f"{description.device_id} is {'off' if not settings.on else settings.mode.value}: not planned"
+            )
+            return
+        grid = self.grid
+        comfort: list[ComfortSlot] = []
+        split = grid.start if finish is None else min(max(finish, grid.start), grid.end)
+        if split > grid.start:
+            comfort.append(
+                ComfortSlot(start=grid.start, duration=split - grid.start, lower_c=_FREE_LOW_C, upper_c=_FREE_HIGH_C)
+            )
+        if split < grid.end:
+            comfort.append(ComfortSlot(start=split, duration=grid.end - split, set_point_c=settings.set_point_c))
+        self.result.devices.append(
+            AirConditionerDevice(
+                device_id=description.device_id,
+                unit=description.unit,
+                outdoor=self.outdoor,
+                room=self.room(description.device_id, description.room, description.room_temperature_c, tuple(comfort)),
+                mode=modes[settings.mode],
+                fan_power_w=description.fan_power_w if settings.on else 0.0,
+            )
+        )
+
+
+def home_devices(
+    book: HomeBook,
+    grid: Grid,
+    now: datetime,
+    forecasts: HomeForecasts,
+    settings: HomeSettings,
+    excluded: set[str],
+) -> HomeDevices:
+    """The planner devices and committed load of every described device not in ``excluded``."""
+    builder = _Builder(grid, now, forecasts, settings)
+    for description in book.descriptions():
+        if description.device_id not in excluded:
+            builder.add(description, book.conditions.get(description.device_id))
+    return builder.result
