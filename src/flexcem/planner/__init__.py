@@ -15,7 +15,7 @@ from flexcem.planner.devices import (
     PlannerDevice,
 )
 from flexcem.planner.exhaustive import Evaluation, ExhaustiveResult, evaluate, exhaustive_optimum
-from flexcem.planner.problem import PlanningProblem, SiteLimits
+from flexcem.planner.problem import LimitSlot, PlanningProblem, SiteLimits
 from flexcem.planner.result import DevicePlan, Plan, PlanStatus, Violation, ViolationKind
 from flexcem.planner.solve import solve
 
@@ -27,6 +27,7 @@ __all__ = [
     "Evaluation",
     "ExhaustiveResult",
     "FlexibleStartDevice",
+    "LimitSlot",
     "Plan",
     "PlanStatus",
     "PlannerDevice",

@@ -27,6 +27,7 @@ from flexcem.planner.grid import US_PER_HOUR, FloatArray, IntArray
 from flexcem.planner.objective import LATENESS_WEIGHT, SITE_LIMIT_WEIGHT
 from flexcem.planner.problem import PlanningProblem
 from flexcem.planner.result import Plan
+from flexcem.planner.site import site_limits_kw
 
 __all__ = ["Choice", "Evaluation", "ExhaustiveResult", "evaluate", "exhaustive_optimum", "plan_choices"]
 
@@ -112,10 +113,12 @@ class _Enumerator:
         imports = np.maximum(site_kw, 0.0)
         exports = np.maximum(-site_kw, 0.0)
         violation = np.zeros(site_kw.shape[0])
-        if limits.import_limit_w is not None:
-            violation += np.sum(np.maximum(imports - limits.import_limit_w / 1000.0, 0.0), axis=1)
-        if limits.export_limit_w is not None:
-            violation += np.sum(np.maximum(exports - limits.export_limit_w / 1000.0, 0.0), axis=1)
+        import_limit = site_limits_kw(context.grid, limits.import_limit_w, limits.import_limits)
+        export_limit = site_limits_kw(context.grid, limits.export_limit_w, limits.export_limits)
+        if import_limit is not None:
+            violation += np.sum(np.maximum(imports - import_limit[slots], 0.0), axis=1)
+        if export_limit is not None:
+            violation += np.sum(np.maximum(exports - export_limit[slots], 0.0), axis=1)
         violation *= SITE_LIMIT_WEIGHT * hours
         if self.problem.objective == "co2" and context.co2 is not None:
             co2 = imports @ context.co2[slots] * hours

@@ -13,7 +13,7 @@ from flexcem.planner.context import PlanningContext
 from flexcem.planner.devices import DeviceFormulation, formulation_for
 from flexcem.planner.grid import FloatArray, IntArray
 from flexcem.planner.problem import PlanningProblem
-from flexcem.planner.site import SiteFormulation
+from flexcem.planner.site import SiteFormulation, site_limits_kw
 
 __all__ = ["PlanningModel", "build_model"]
 
@@ -94,7 +94,11 @@ def build_model(problem: PlanningProblem) -> PlanningModel:
     devices = [formulation_for(device, context) for device in problem.devices]
     for device in devices:
         device.build(builder)
-    site = SiteFormulation(context, problem.site.import_limit_w, problem.site.export_limit_w)
+    site = SiteFormulation(
+        context,
+        site_limits_kw(context.grid, problem.site.import_limit_w, problem.site.import_limits),
+        site_limits_kw(context.grid, problem.site.export_limit_w, problem.site.export_limits),
+    )
     site.build(builder, peak_kw=sum(device.peak_kw() for device in devices))
     model = PlanningModel(problem=problem, context=context, builder=builder, site=site, devices=devices)
     model.levels = {level: builder.objective(level) for level in Level}

@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, mode
 
 from flexcem.model.base import Currency, FlexModel, PositiveDuration
 from flexcem.model.tariff import PriceSlot
-from flexcem.model.timeseries import PowerSlot
+from flexcem.model.timeseries import PowerSlot, Slot
 from flexcem.planner.devices import DeviceUnion, PlannerDevice
 from flexcem.planner.devices.base import FieldPath, field_errors
 from flexcem.planner.grid import MICROSECOND, TimeGrid, coverage_gaps, elapsed, later
@@ -26,6 +26,12 @@ __all__ = ["MAX_SLOTS", "Objective", "ObjectiveWeights", "PlanningProblem", "Sit
 
 MAX_SLOTS = 20_000
 """Most planning slots a problem may have (e.g. 69 days of 5-minute slots)."""
+
+
+class LimitSlot(Slot):
+    """A power limit [W] over a time slot."""
+
+    limit_w: float = Field(ge=0.0, description="Most power the flow may have in the slot [W].")
 
 
 class SiteLimits(FlexModel):
@@ -40,6 +46,16 @@ class SiteLimits(FlexModel):
         default=None,
         ge=0.0,
         description="Most the site should export [W] (soft: exceeding it is a violation).",
+    )
+    import_limits: tuple[LimitSlot, ...] = Field(
+        default=(),
+        description="Import limits [W] for parts of the horizon (e.g. a grid operator's request); where one "
+        "and import_limit_w both apply, the lower counts. A slot only partly covered takes the limit (soft).",
+    )
+    export_limits: tuple[LimitSlot, ...] = Field(
+        default=(),
+        description="Export limits [W] for parts of the horizon (e.g. an export-reduction request, JWG120x/121x); "
+        "where one and export_limit_w both apply, the lower counts. A slot only partly covered takes the limit.",
     )
     committed_load: tuple[PowerSlot, ...] = Field(
         default=(),

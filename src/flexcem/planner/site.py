@@ -16,18 +16,50 @@ pay, so a binary per such slot allows only one direction (big-M from the largest
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
 import numpy as np
 
 from flexcem.planner.builder import Level, ModelBuilder
 from flexcem.planner.context import PlanningContext
-from flexcem.planner.grid import FloatArray, IntArray
+from flexcem.planner.grid import MICROSECOND, FloatArray, IntArray, TimeGrid
 from flexcem.planner.objective import SITE_LIMIT_WEIGHT, TIE_CO2
 from flexcem.planner.result import Violation, ViolationKind
 
-__all__ = ["SiteFormulation", "site_cost"]
+__all__ = ["SiteFormulation", "site_cost", "site_limits_kw"]
+
+
+class LimitSlotLike(Protocol):
+    """A slot with a power limit (:class:`~flexcem.planner.problem.LimitSlot`)."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def duration(self) -> timedelta: ...
+
+    @property
+    def limit_w(self) -> float: ...
+
 
 _REPORT_KW = 1e-5
 """Excess below this power [kW] (0.01 W) is solver noise, not a violation."""
+
+
+def site_limits_kw(grid: TimeGrid, constant_w: float | None, slots: Sequence[LimitSlotLike]) -> FloatArray | None:
+    """The limit of each planning slot [kW]: the lowest of ``constant_w`` and the limit slots touching it
+    (``inf`` where none applies); None when there is no limit at all."""
+    if constant_w is None and not slots:
+        return None
+    limit = np.full(grid.count, np.inf if constant_w is None else constant_w / 1000.0)
+    for slot in slots:
+        begin = grid.offset_us(slot.start)
+        first, fractions = grid.overlap_fractions(begin, begin + slot.duration // MICROSECOND)
+        touched = slice(first, first + int(np.count_nonzero(fractions > 0.0)))
+        limit[touched] = np.minimum(limit[touched], slot.limit_w / 1000.0)
+    return limit
 
 
 def site_cost(site_kw: FloatArray, context: PlanningContext) -> float:
@@ -47,10 +79,11 @@ def site_co2(site_kw: FloatArray, context: PlanningContext) -> float | None:
 class SiteFormulation:
     """Import/export columns and limits of the site balance rows, which the solver creates first."""
 
-    def __init__(self, context: PlanningContext, import_limit_w: float | None, export_limit_w: float | None):
+    def __init__(self, context: PlanningContext, import_limit: FloatArray | None, export_limit: FloatArray | None):
+        """``import_limit`` and ``export_limit``: per slot [kW], ``inf`` where none applies; None: no limit."""
         self.context = context
-        self.import_limit = None if import_limit_w is None else import_limit_w / 1000.0
-        self.export_limit = None if export_limit_w is None else export_limit_w / 1000.0
+        self.import_limit = import_limit
+        self.export_limit = export_limit
 
     def build(self, builder: ModelBuilder, peak_kw: float) -> None:
         """Add the import/export columns to the balance rows, with their cost, CO2 and excess terms.
@@ -64,6 +97,7 @@ class SiteFormulation:
         scales = context.scales
         self.import_in = builder.add_columns(n, 0.0, np.inf if self.import_limit is None else self.import_limit)
         self.export_in = builder.add_columns(n, 0.0, np.inf if self.export_limit is None else self.export_limit)
+        # Slots without a limit keep their excess column at 0 (nothing can exceed an infinite limit).
         self.import_excess: IntArray | None = None
         self.export_excess: IntArray | None = None
         imports = [self.import_in]
@@ -122,7 +156,7 @@ class SiteFormulation:
 
     @staticmethod
     def _flow_value(
-        cost: FloatArray, flow: FloatArray, within: IntArray, excess: IntArray | None, limit: float | None
+        cost: FloatArray, flow: FloatArray, within: IntArray, excess: IntArray | None, limit: FloatArray | None
     ) -> FloatArray:
         if limit is None or excess is None:
             result: FloatArray = flow @ cost[within]
@@ -155,7 +189,9 @@ class SiteFormulation:
             x[self.importing] = (site[self.direction_slots] > 0.0).astype(np.float64)
 
     @staticmethod
-    def _split(x: FloatArray, flow: FloatArray, within: IntArray, excess: IntArray | None, limit: float | None) -> None:
+    def _split(
+        x: FloatArray, flow: FloatArray, within: IntArray, excess: IntArray | None, limit: FloatArray | None
+    ) -> None:
         if limit is None or excess is None:
             x[within] = flow
             return
@@ -174,7 +210,7 @@ class SiteFormulation:
             if limit is None:
                 continue
             for k in np.flatnonzero(flow - limit > _REPORT_KW):
-                excess_w = (float(flow[k]) - limit) * 1000.0
+                excess_w = (float(flow[k]) - float(limit[k])) * 1000.0
                 slot_start = grid.slot_start(int(k))
                 found.append(
                     Violation(
@@ -184,7 +220,7 @@ class SiteFormulation:
                         unit="W",
                         message=f"the site {verb} {flow[k] * 1000.0:.0f} W in the slot from "
                         f"{slot_start.isoformat()}, {excess_w:.0f} W above its limit of "
-                        f"{limit * 1000.0:.0f} W",
+                        f"{float(limit[k]) * 1000.0:.0f} W",
                     )
                 )
         found.sort(key=lambda violation: (violation.slot_start, violation.constraint))
