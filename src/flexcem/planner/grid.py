@@ -30,6 +30,7 @@ __all__ = [
     "later",
     "step_average",
     "step_integral",
+    "touched_slots",
     "watts",
 ]
 
@@ -114,6 +115,16 @@ class TimeGrid:
         lo = np.maximum(self.edges_us[first:last], float(begin))
         hi = np.minimum(self.edges_us[first + 1 : last + 1], float(end))
         return int(first), (hi - lo) / float(self.slot_us)
+
+
+def touched_slots(grid: TimeGrid, windows: Sequence[tuple[datetime, timedelta]]) -> npt.NDArray[np.bool_]:
+    """Which slots of ``grid`` each window ``(start, duration)`` overlaps, however little."""
+    touched = np.zeros(grid.count, dtype=bool)
+    for start, duration in windows:
+        begin = grid.offset_us(start)
+        first, fractions = grid.overlap_fractions(begin, begin + duration // MICROSECOND)
+        touched[first : first + int(np.count_nonzero(fractions > 0.0))] = True
+    return touched
 
 
 def watts(power_kw: FloatArray) -> tuple[float, ...]:

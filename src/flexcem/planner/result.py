@@ -50,6 +50,8 @@ class ViolationKind(StrEnum):
     """A room outside its comfort band [K·h]."""
     HOT_WATER_REQUEST = "hot_water_request"
     """A tank short of the temperature an extra-hot-water request asks for at its time [K]."""
+    GENERATOR_OFF = "generator_off"
+    """A generator producing in a window in which it is to be off (its minimum on time keeps it on) [Wh]."""
 
 
 class Violation(FlexModel):

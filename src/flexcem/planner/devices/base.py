@@ -85,6 +85,7 @@ def uncovered_message(slots: Sequence[Slot], start: datetime, end: datetime, wha
     more = f" and {len(gaps) - 3} more" if len(gaps) > 3 else ""
     return f"{what} does not cover the horizon [{start.isoformat()}, {end.isoformat()}): nothing for {described}{more}"
 
+
 SiteValue = Callable[[FloatArray], FloatArray]
 """Objective value of the site for each row of a (rows × slots) matrix of site power [kW]."""
 

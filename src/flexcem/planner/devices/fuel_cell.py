@@ -28,15 +28,19 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from flexcem.model.home_parameters import FuelCellParameters
+from flexcem.model.timeseries import Slot
 from flexcem.planner.builder import ColumnKind, Level, ModelBuilder
 from flexcem.planner.context import resample_slots
 from flexcem.planner.devices.base import DeviceFormulation, FieldPath, PlannerDevice, SiteValue
 from flexcem.planner.devices.heat_pump import tank_zone
 from flexcem.planner.devices.thermal_inputs import GasPriceSlot, TankInput, check_no_overlap, uncovered
 from flexcem.planner.devices.thermal_states import HeatInput
-from flexcem.planner.grid import FloatArray, IntArray, watts
+from flexcem.planner.grid import FloatArray, IntArray, touched_slots, watts
 from flexcem.planner.objective import TIE_COMPLETION
-from flexcem.planner.result import DevicePlan, Violation
+from flexcem.planner.result import DevicePlan, Violation, ViolationKind
+
+OFF_WEIGHT = 100.0
+"""Violation units per kWh a generator produces in a window in which it is to be off."""
 
 __all__ = ["FuelCellDevice", "FuelCellFormulation", "min_up_down_repair"]
 
@@ -55,6 +59,11 @@ class FuelCellDevice(PlannerDevice):
         min_length=1, description="Gas price [currency/m³] per slot; must cover the horizon."
     )
     initially_on: bool = Field(default=False, description="Whether the unit is running at the start.")
+    off: tuple[Slot, ...] = Field(
+        default=(),
+        description="Windows in which the unit is to be off (e.g. an export-reduction request, JWG1211): it "
+        "produces nothing in every slot they touch, unless its minimum on time keeps it on (a violation, Wh).",
+    )
     in_state_for_h: float | None = Field(
         default=None,
         ge=0.0,
@@ -125,6 +134,13 @@ class FuelCellFormulation(DeviceFormulation[FuelCellDevice]):
             self.p = builder.add_columns(n, self.minimum if semi else 0.0, self.upper, kind)
             self.u = np.zeros(0, dtype=np.int64)
         builder.add_entries(context.site_rows, self.p, -np.ones(n))
+        self.off_slots = np.flatnonzero(touched_slots(context.grid, [(w.start, w.duration) for w in device.off]))
+        self.off_excess = builder.add_columns(self.off_slots.size)  # p_k − e_k ≤ 0 where it is to be off
+        if self.off_slots.size:
+            off_rows = builder.add_rows(self.off_slots.size, -np.inf, 0.0)
+            builder.add_entries(off_rows, self.p[self.off_slots], np.ones(self.off_slots.size))
+            builder.add_entries(off_rows, self.off_excess, -np.ones(self.off_slots.size))
+            builder.add_objective(Level.VIOLATION, self.off_excess, np.full(self.off_slots.size, OFF_WEIGHT * hours))
         self.dump = builder.add_columns(n)
         cap = builder.add_rows(n, -np.inf, 0.0)  # dump − ratio·p ≤ 0
         builder.add_entries(cap, self.dump, np.ones(n))
@@ -205,6 +221,7 @@ class FuelCellFormulation(DeviceFormulation[FuelCellDevice]):
             on[:forced] = initially_on
             self._set_on_off(x, on)
         x[self.p] = np.where(on, self.minimum, 0.0)
+        x[self.off_excess] = x[self.p][self.off_slots]
         x[self.dump] = 0.0
         x[self.boiler] = 0.0
         self.tank.initial(x, self.heat_ratio * x[self.p])
@@ -273,4 +290,24 @@ class FuelCellFormulation(DeviceFormulation[FuelCellDevice]):
             gas_m3=float(np.sum(gas_kwh) / fc.gas_kwh_per_m3),
             fuel_cost=float(np.sum(gas_kwh * self.gas_price_per_kwh)),
         )
-        return plan, self.tank.violations(x, device.device_id)
+        return plan, self.tank.violations(x, device.device_id) + self._off_violations(x)
+
+    def _off_violations(self, x: FloatArray) -> list[Violation]:
+        """Slots where the unit produces although it is to be off [Wh]."""
+        found = []
+        hours = self.context.slot_hours
+        for k, excess in zip(self.off_slots, x[self.off_excess], strict=True):
+            if excess * 1000.0 * hours > 0.01:
+                slot_start = self.context.grid.slot_start(int(k))
+                found.append(
+                    Violation(
+                        constraint=ViolationKind.GENERATOR_OFF,
+                        device_id=self.device.device_id,
+                        slot_start=slot_start,
+                        amount=float(excess) * 1000.0 * hours,
+                        unit="Wh",
+                        message=f"{self.device.device_id} produces {excess * 1000.0:.0f} W in the slot from "
+                        f"{slot_start.isoformat()} although it is to be off (its minimum on time)",
+                    )
+                )
+        return found

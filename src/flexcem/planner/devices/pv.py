@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import ClassVar, Literal, Self
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from flexcem.model.home_parameters import PvParameters
 from flexcem.model.timeseries import PowerSlot, Slot
@@ -30,7 +30,7 @@ from flexcem.planner.devices.base import (
     overlap_message,
     uncovered_message,
 )
-from flexcem.planner.grid import FloatArray, watts
+from flexcem.planner.grid import FloatArray, touched_slots, watts
 from flexcem.planner.objective import TIE_CO2
 from flexcem.planner.result import DevicePlan, Violation
 
@@ -57,6 +57,17 @@ class PvDevice(PlannerDevice):
         description="Whether the inverter can be limited: then the plan may produce anything between 0 and the "
         "forecast; otherwise it produces the forecast."
     )
+    off: tuple[Slot, ...] = Field(
+        default=(),
+        description="Windows in which the system is switched off (e.g. an export-reduction request, JWG1212): it "
+        "produces nothing in every slot they touch. Needs a curtailable system.",
+    )
+
+    @model_validator(mode="after")
+    def _off_needs_curtailable(self) -> Self:
+        if self.off and not self.curtailable:
+            raise ValueError("off: a PV system that is not curtailable cannot be switched off")
+        return self
 
     @field_validator("forecast")
     @classmethod
@@ -102,7 +113,10 @@ class PvFormulation(DeviceFormulation[PvDevice]):
         self.sunny = np.flatnonzero(self.forecast_kw > 0.0)
         rows = context.site_rows[self.sunny]
         if device.curtailable:
-            self.cols = builder.add_columns(self.sunny.size, 0.0, self.forecast_kw[self.sunny])
+            self.upper_kw = np.where(
+                touched_slots(grid, [(w.start, w.duration) for w in device.off]), 0.0, self.forecast_kw
+            )
+            self.cols = builder.add_columns(self.sunny.size, 0.0, self.upper_kw[self.sunny])
             builder.add_entries(rows, self.cols, -np.ones(self.sunny.size))
             hours = context.slot_hours
             builder.add_objective(Level.COST, self.cols, -context.scales.tie(TIE_CO2 * hours))
@@ -119,9 +133,9 @@ class PvFormulation(DeviceFormulation[PvDevice]):
         return float(np.max(self.forecast_kw, initial=0.0))
 
     def initial(self, x: FloatArray) -> None:
-        """Produce the forecast."""
+        """Produce the forecast (nothing where switched off)."""
         if self.device.curtailable:
-            x[self.cols] = self.forecast_kw[self.sunny]
+            x[self.cols] = self.upper_kw[self.sunny]
         else:
             x[self.one] = 1.0
 
