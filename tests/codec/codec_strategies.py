@@ -481,3 +481,8 @@ def envelopes(draw: st.DrawFn, message_type: str | None = None) -> Envelope:
 from home_strategies import HOME_STRATEGIES  # noqa: E402
 
 MESSAGE_STRATEGIES.update(HOME_STRATEGIES)
+
+# --- grid signals (issue 5) ------------------------------------------------------------------------------
+from grid_strategies import GRID_STRATEGIES  # noqa: E402
+
+MESSAGE_STRATEGIES.update(GRID_STRATEGIES)

@@ -139,7 +139,7 @@ def test_patterns_without_an_xsd_form_are_reported(pattern: str) -> None:
         xsd_pattern(pattern)
 
 
-class MeterReading(FlexModel):
+class WaterMeterReading(FlexModel):
     """A message a later issue might add."""
 
     meter_id: str = Field(max_length=32, description="The meter.")
@@ -154,13 +154,13 @@ def test_newly_registered_message_is_covered_without_editing_the_codec(
     for the registry it was generated from."""
     shipped = schema_path().read_bytes()
     assert schema_text() == shipped
-    monkeypatch.setitem(envelope_module._REGISTRY, "MeterReading", MeterReading)
-    assert b'name="MeterReading"' in schema_text()
+    monkeypatch.setitem(envelope_module._REGISTRY, "WaterMeterReading", WaterMeterReading)
+    assert b'name="WaterMeterReading"' in schema_text()
     envelope = Envelope(  # type: ignore[call-arg]  # the type is taken from the body
         sender="home/meter",
         to="home/cem",
         created=datetime(2024, 1, 1, tzinfo=UTC),
-        body=MeterReading(meter_id="m-1", energy_wh=12.5, tags=("main", "tariff-2")),
+        body=WaterMeterReading(meter_id="m-1", energy_wh=12.5, tags=("main", "tariff-2")),
     )
     assert decode_xml(encode_xml(envelope)) == envelope
     assert decode_json(encode_json(envelope)) == envelope

@@ -59,6 +59,7 @@ def _controller_rules(identity: Identity, grant: Grant) -> list[str]:
     base, me = f"{ROOT}/{grant.domain}", identity.id
     rules = [
         f"topic write {base}/ep/+/in",
+        f"topic read {base}/ep/{me}/in",
         f"topic read {base}/ep/+/out/{me}",
         f"topic write {base}/grp/#",
         f"topic readwrite {base}/all/#",

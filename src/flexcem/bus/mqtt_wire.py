@@ -104,7 +104,8 @@ def message_filters(role: Role, me: str, acts_as: str | None) -> tuple[str, ...]
         return (f"{ROOT}/{domain}/#",)
     if role is Role.ENDPOINT:
         return inbox_topic(me), group_filter(domain), broadcast_filter(domain)
-    filters = [outbox_filter(me), broadcast_filter(domain)]  # controllers hear each other's broadcasts
+    # controllers hear each other's broadcasts, and requests of the domain's other controllers in their inbox
+    filters = [outbox_filter(me), inbox_topic(me), broadcast_filter(domain)]
     if acts_as:
         filters.append(outbox_filter(endpoint_address(domain, acts_as), shared_as=acts_as))
     return tuple(filters)

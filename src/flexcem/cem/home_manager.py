@@ -146,6 +146,7 @@ class HomeManager:
             held=held,
             held_committed=self.dispatcher.committed_of(held, now),
             tag=f"p{cem.plans_made + 1}",
+            reductions=cem.reductions,
         )
         self.last = result
         plan = result.plan

@@ -10,14 +10,15 @@ from datetime import datetime
 from flexcem.cem.forecasts import HomeForecasts
 from flexcem.cem.home_book import HomeBook
 from flexcem.cem.home_dispatch import UserSettings
-from flexcem.cem.home_planning import Grid, home_devices, home_horizon_end
+from flexcem.cem.home_planning import GenerationRules, Grid, home_devices, home_horizon_end
 from flexcem.cem.jobs import JobRecord
 from flexcem.cem.planning import committed_load, floor_to_slot, job_devices
+from flexcem.cem.power_reduction import ReductionBook
 from flexcem.cem.price_book import PriceBook
 from flexcem.cem.registry import DeviceRegistry
 from flexcem.cem.setpoints import setpoint_schedules
 from flexcem.cem.settings import CemSettings
-from flexcem.model import PowerSeries, PowerSetpointSchedule, PowerSlot
+from flexcem.model import PowerFlow, PowerSeries, PowerSetpointSchedule, PowerSlot
 from flexcem.planner import Plan, PlannerDevice, PlanningProblem, SiteLimits, solve
 
 __all__ = ["HomePlan", "plan_home"]
@@ -50,6 +51,7 @@ def plan_home(
     held: set[str],
     held_committed: list[PowerSlot],
     tag: str,
+    reductions: ReductionBook | None = None,
 ) -> HomePlan:
     """Plan the whole home at ``now``; ``held`` devices are left out, ``held_committed`` is what they still do."""
     home = settings.home
@@ -61,7 +63,9 @@ def plan_home(
     tariff_end = max(profile.end for profile in prices.profiles)
     end = home_horizon_end(start, tariff_end, needed, home)
     grid = Grid(start=start, slot=slot, count=max(1, -(-(end - start) // slot)))
-    built = home_devices(book, grid, now, forecasts, home, held)
+    reductions = reductions or ReductionBook()
+    rules = GenerationRules(off=reductions.generation_off(now), keep_generation=reductions.generation_kept(now))
+    built = home_devices(book, grid, now, forecasts, home, held, rules)
     devices: list[PlannerDevice] = [*job_list, *built.devices]
     view = prices.view(start, grid.end)
     exports = export_prices.view(start, grid.end).slots if export_prices.profiles else ()
@@ -76,6 +80,8 @@ def plan_home(
         site=SiteLimits(
             import_limit_w=settings.site_import_limit_w,
             export_limit_w=settings.site_export_limit_w,
+            import_limits=reductions.limits(now, PowerFlow.IMPORT),
+            export_limits=reductions.limits(now, PowerFlow.EXPORT),
             committed_load=tuple(committed),
         ),
         devices=tuple(devices),

@@ -156,8 +156,10 @@ class HomeDevices:
 
 
 class _Builder:
-    def __init__(self, grid: Grid, now: datetime, forecasts: HomeForecasts, settings: HomeSettings) -> None:
-        self.grid, self.now, self.forecasts, self.settings = grid, now, forecasts, settings
+    def __init__(
+        self, grid: Grid, now: datetime, forecasts: HomeForecasts, settings: HomeSettings, rules: GenerationRules
+    ) -> None:
+        self.grid, self.now, self.forecasts, self.settings, self.rules = grid, now, forecasts, settings, rules
         outdoor = forecasts.outdoor_temperature(grid.start, grid.end)
         values = on_grid(outdoor, [slot.temperature_c for slot in outdoor], grid)
         self.outdoor = tuple(
@@ -199,8 +201,14 @@ class _Builder:
                 GenerationSlot(start=at, duration=self.grid.slot, power_w=v)
                 for at, v in zip(self.grid.starts(), values, strict=True)
             )
+            curtailable = description.curtailable and not self.rules.keep_generation
             self.result.devices.append(
-                PvDevice(device_id=description.device_id, forecast=forecast, curtailable=description.curtailable)
+                PvDevice(
+                    device_id=description.device_id,
+                    forecast=forecast,
+                    curtailable=curtailable,
+                    off=self.rules.off if curtailable else (),
+                )
             )
         elif isinstance(description, LoadForecast):
             slots = description.forecast.slots
@@ -269,6 +277,7 @@ class _Builder:
                     gas_prices=(gas,),
                     initially_on=description.running,
                     in_state_for_h=held,
+                    off=self.rules.off,
                 )
             )
 
@@ -308,6 +317,15 @@ class _Builder:
         )
 
 
+@dataclass(frozen=True)
+class GenerationRules:
+    """What grid requests allow of the generators (JWG120x, JWG121x): windows in which they are switched off,
+    and whether PV may be curtailed at all."""
+
+    off: tuple[Slot, ...] = ()
+    keep_generation: bool = False
+
+
 def home_devices(
     book: HomeBook,
     grid: Grid,
@@ -315,9 +333,10 @@ def home_devices(
     forecasts: HomeForecasts,
     settings: HomeSettings,
     excluded: set[str],
+    rules: GenerationRules | None = None,
 ) -> HomeDevices:
     """The planner devices and committed load of every described device not in ``excluded``."""
-    builder = _Builder(grid, now, forecasts, settings)
+    builder = _Builder(grid, now, forecasts, settings, rules or GenerationRules())
     for description in book.descriptions():
         if description.device_id not in excluded:
             builder.add(description, book.conditions.get(description.device_id))

@@ -23,6 +23,7 @@ from flexcem.cem.home_manager import HomeManager
 from flexcem.cem.home_plan import HomePlan
 from flexcem.cem.jobs import JobBook, JobPhase, JobRecord
 from flexcem.cem.planning import build_problem
+from flexcem.cem.power_reduction import ReductionBook, response_from_plan
 from flexcem.cem.price_book import PriceBook
 from flexcem.cem.registry import DeviceRegistry
 from flexcem.cem.settings import CemSettings
@@ -38,6 +39,9 @@ from flexcem.model import (
     Envelope,
     FlexibleStartOffer,
     OfferWithdrawal,
+    PowerFlow,
+    PowerReductionRequest,
+    PowerReductionResponse,
     PowerSeries,
     PriceEnvironmentProfile,
     StatusRequest,
@@ -85,6 +89,7 @@ class CustomerEnergyManager:
         self.registry = DeviceRegistry()
         self.jobs = JobBook()
         self.prices = PriceBook()
+        self.reductions = ReductionBook()
         self.plan: Plan | None = None
         self.proposal: PlanProposal | None = None
         self.plans_made = 0
@@ -114,6 +119,7 @@ class CustomerEnergyManager:
         endpoint.on(OfferWithdrawal, self._on_withdrawal)
         endpoint.on(DeviceStatus, self._on_status)
         endpoint.on(PriceEnvironmentProfile, self._on_prices)
+        endpoint.on(PowerReductionRequest, self._on_power_reduction)
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -222,6 +228,20 @@ class CustomerEnergyManager:
         if changed:
             self.request_replan(f"tariff {profile.profile_id} r{profile.revision}")
 
+    async def _on_power_reduction(self, request: PowerReductionRequest, envelope: Envelope) -> PowerReductionResponse:
+        """JWG120x/121x: plan with the limit for the window and answer with the flow the plan expects."""
+        self.reductions.take(request, envelope.sender, self.clock.now(), self.settings.tariff_sources)
+        self.note(
+            f"{request.flow.value} reduction {request.request_id} from {envelope.sender}: at most "
+            f"{request.limit_w:.0f} W {self._time(request.start)}–{self._time(request.end)} ({request.means.value})"
+        )
+        self.request_replan(f"{request.flow.value} reduction {request.request_id}")
+        await self.settled()
+        answer = response_from_plan(request, self.plan)
+        verdict = "accepted" if answer.accepted else f"not sufficient: {answer.reason}"
+        self.note(f"reduction {request.request_id}: expects {answer.expected_max_w:.0f} W at most, {verdict}")
+        return answer
+
     # ------------------------------------------------------------------------------------------ planning
 
     def request_replan(self, reason: str) -> None:
@@ -307,6 +327,8 @@ class CustomerEnergyManager:
             base_load=self.base_load_forecast,
             settings=self.settings,
             registry=self.registry,
+            import_limits=self.reductions.limits(now, PowerFlow.IMPORT),
+            export_limits=self.reductions.limits(now, PowerFlow.EXPORT),
         )
         if not placed:
             return None

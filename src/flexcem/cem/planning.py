@@ -23,6 +23,7 @@ from flexcem.model import (
 from flexcem.planner import (
     ChargingSessionDevice,
     FlexibleStartDevice,
+    LimitSlot,
     Plan,
     PlanningProblem,
     SiteLimits,
@@ -135,8 +136,11 @@ def build_problem(
     base_load: PowerSeries | None,
     settings: CemSettings,
     registry: DeviceRegistry,
+    import_limits: tuple[LimitSlot, ...] = (),
+    export_limits: tuple[LimitSlot, ...] = (),
 ) -> tuple[PlanningProblem, list[JobRecord]]:
-    """The planning problem for ``jobs`` at ``now``, and the jobs it places (some may be past planning)."""
+    """The planning problem for ``jobs`` at ``now``, and the jobs it places (some may be past planning);
+    ``import_limits`` and ``export_limits`` are the windows of grid requests (JWG120x)."""
     devices, placed = job_devices(now, jobs, registry, settings)
     start = floor_to_slot(now, settings.slot_duration)
     end = start + settings.slot_duration if not devices else max(job.offer.latest_end for job in placed)
@@ -150,6 +154,8 @@ def build_problem(
         site=SiteLimits(
             import_limit_w=settings.site_import_limit_w,
             export_limit_w=settings.site_export_limit_w,
+            import_limits=import_limits,
+            export_limits=export_limits,
             committed_load=tuple(committed_load(now, running, base_load)),
         ),
         devices=tuple(devices),

@@ -12,6 +12,7 @@ from flexcem.model.address import (
     group_address,
     parse_address,
 )
+from flexcem.model.alive import AliveRequest, AliveStatus
 from flexcem.model.base import (
     Currency,
     FlexModel,
@@ -33,7 +34,26 @@ from flexcem.model.device import (
     DeviceStatus,
     StatusRequest,
 )
+from flexcem.model.direct_control import (
+    AncillaryService,
+    BatteryDispatch,
+    DirectControlResult,
+    HeatPumpShutOffProfile,
+    StoreHeatRequest,
+    VarMode,
+    VarModeInformation,
+    VoltageSupportRequest,
+)
 from flexcem.model.discovery import Presence, PresenceState, ServiceDescriptor
+from flexcem.model.emergency import (
+    AlertLevel,
+    EmergencyConfirmation,
+    EmergencyEnd,
+    EmergencyPhase,
+    EmergencySignal,
+    EnergySavingRequest,
+    EnergySavingResponse,
+)
 from flexcem.model.envelope import (
     SCHEMA_VERSION,
     Ack,
@@ -59,6 +79,7 @@ from flexcem.model.flexibility import (
     check_charge_curve,
     minimum_charging_time,
 )
+from flexcem.model.grid_state import GridState, ResponseStatus, TimeWindow, TrafficLight
 from flexcem.model.home_control import (
     AcMode,
     AirConditionerSettings,
@@ -99,6 +120,23 @@ from flexcem.model.home_status import (
     PvStatus,
     WaterHeaterStatus,
 )
+from flexcem.model.load_management import (
+    AdjustmentAction,
+    LoadAdjustmentEnd,
+    LoadAdjustmentFeedback,
+    LoadManagementRequest,
+    LoadManagementResponse,
+    ManagedQuantity,
+    Urgency,
+)
+from flexcem.model.metering import (
+    LimitKind,
+    LoadCurve,
+    LoadCurveRequest,
+    MeterReading,
+    OverloadWarning,
+    WarningSource,
+)
 from flexcem.model.power_profile import (
     Direction,
     EnergyShare,
@@ -111,6 +149,13 @@ from flexcem.model.power_reduction import PowerFlow, PowerReductionRequest, Powe
 from flexcem.model.scheduling import CostEstimate, SlotShift, SlotShiftResponse, StartTimeAssignment
 from flexcem.model.states import DeviceState
 from flexcem.model.tariff import BindingLevel, PriceEnvironmentProfile, PriceSlot, TariffKind
+from flexcem.model.time_sync import (
+    ActiveTariffNotification,
+    SyncMode,
+    TimeDifferenceAlarm,
+    TimeRequest,
+    TimeSyncParameters,
+)
 from flexcem.model.timeseries import PowerSeries, PowerSlot, Slot, SlotSeries, TimeSeries, ValueSlot
 
 for _message in (
@@ -159,6 +204,34 @@ for _message in (
     # grid requests the CEM answers (JWG120x, JWG121x)
     PowerReductionRequest,
     PowerReductionResponse,
+    # grid signals and their answers (issue 5): traffic light, load management, emergency, energy saving,
+    # direct controls of TR Table 1, metering, time and tariff synchronisation, alive status
+    TrafficLight,
+    LoadManagementRequest,
+    LoadManagementResponse,
+    LoadAdjustmentEnd,
+    LoadAdjustmentFeedback,
+    EmergencySignal,
+    EmergencyEnd,
+    EmergencyConfirmation,
+    EnergySavingRequest,
+    EnergySavingResponse,
+    HeatPumpShutOffProfile,
+    StoreHeatRequest,
+    VarModeInformation,
+    VoltageSupportRequest,
+    BatteryDispatch,
+    DirectControlResult,
+    MeterReading,
+    LoadCurveRequest,
+    LoadCurve,
+    OverloadWarning,
+    TimeRequest,
+    TimeSyncParameters,
+    TimeDifferenceAlarm,
+    ActiveTariffNotification,
+    AliveRequest,
+    AliveStatus,
 ):
     register_message(_message)
 
@@ -168,11 +241,18 @@ __all__ = [
     "AcMode",
     "Ack",
     "ActivationTrigger",
+    "ActiveTariffNotification",
     "Address",
     "AddressKind",
+    "AdjustmentAction",
     "AirConditionerLog",
     "AirConditionerSettings",
     "AirConditionerStatus",
+    "AlertLevel",
+    "AliveRequest",
+    "AliveStatus",
+    "AncillaryService",
+    "BatteryDispatch",
     "BatteryLog",
     "BatteryMode",
     "BatteryStatus",
@@ -190,7 +270,14 @@ __all__ = [
     "DeviceRegistration",
     "DeviceState",
     "DeviceStatus",
+    "DirectControlResult",
     "Direction",
+    "EmergencyConfirmation",
+    "EmergencyEnd",
+    "EmergencyPhase",
+    "EmergencySignal",
+    "EnergySavingRequest",
+    "EnergySavingResponse",
     "EnergyShare",
     "EnergySource",
     "Envelope",
@@ -202,19 +289,31 @@ __all__ = [
     "FuelCellLog",
     "FuelCellStatus",
     "GenerationForecast",
+    "GridState",
     "HeatPumpLog",
+    "HeatPumpShutOffProfile",
     "HeatPumpStatus",
     "HeaterKind",
     "HotWaterRequest",
     "Identifier",
     "IncentiveProgram",
     "Instant",
+    "LimitKind",
+    "LoadAdjustmentEnd",
+    "LoadAdjustmentFeedback",
+    "LoadCurve",
+    "LoadCurveRequest",
     "LoadForecast",
+    "LoadManagementRequest",
+    "LoadManagementResponse",
     "LogRequest",
+    "ManagedQuantity",
     "MessageId",
+    "MeterReading",
     "Nack",
     "NonNegativeDuration",
     "OfferWithdrawal",
+    "OverloadWarning",
     "ParsedAddress",
     "PositiveDuration",
     "PowerFlow",
@@ -233,6 +332,7 @@ __all__ = [
     "PvLog",
     "PvStatus",
     "ReductionMeans",
+    "ResponseStatus",
     "RoomClimateDescription",
     "ServiceDescriptor",
     "SettingResult",
@@ -246,15 +346,27 @@ __all__ = [
     "StatusLog",
     "StatusRequest",
     "StorageDescription",
+    "StoreHeatRequest",
+    "SyncMode",
     "TariffKind",
     "TemperatureProfile",
     "TemperatureSlot",
     "ThermalStorageDescription",
+    "TimeDifferenceAlarm",
+    "TimeRequest",
     "TimeSeries",
+    "TimeSyncParameters",
+    "TimeWindow",
+    "TrafficLight",
     "UnknownMessageType",
     "Unsupported",
+    "Urgency",
     "ValidationError",
     "ValueSlot",
+    "VarMode",
+    "VarModeInformation",
+    "VoltageSupportRequest",
+    "WarningSource",
     "WaterHeaterLog",
     "WaterHeaterSettings",
     "WaterHeaterStatus",

@@ -1,0 +1,228 @@
+"""The smart meter on the metering channel (Actor B's end; WGSP2111, JWG2121 steps 19–21, WGSP2140, JWG3102).
+
+One meter per site, on the bus as its own endpoint, whose clock is the reference (its time is correct,
+SMCG INCO.02). It
+
+* sends a :class:`~flexcem.model.MeterReading` every ``interval`` to the CEM (and the head-end, if given):
+  registers [Wh] integrated from the site's load and the present power [W];
+* answers a :class:`~flexcem.model.LoadCurveRequest` with the :class:`~flexcem.model.LoadCurve` of the
+  period (average power per interval) — refused, naming the field, for a period in the future or outside
+  its data;
+* answers a :class:`~flexcem.model.TimeRequest` with :class:`~flexcem.model.TimeSyncParameters` (2141
+  scenario 1) and, when a message from the CEM is stamped more than ``sync_tolerance`` off its own time,
+  pushes them unasked with ``forced`` (scenario 2);
+* sends an :class:`~flexcem.model.ActiveTariffNotification` when its tariff register switches (2143) and an
+  :class:`~flexcem.model.OverloadWarning` when the power passes the contracted power (JWG3102).
+
+The load is real: by default the CityLearn building's metered non-shiftable load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flexcem.bus import Endpoint, MessageRefused
+from flexcem.data import CityLearnData
+from flexcem.model import (
+    ActiveTariffNotification,
+    Envelope,
+    FlexModel,
+    LoadCurve,
+    LoadCurveRequest,
+    MeterReading,
+    OverloadWarning,
+    PowerSeries,
+    PowerSlot,
+    SyncMode,
+    TimeRequest,
+    TimeSyncParameters,
+    new_id,
+)
+
+__all__ = ["LoadSource", "SmartMeter", "TariffSchedule", "average_curve"]
+
+log = logging.getLogger("flexcem.grid.meter")
+
+LoadSource = Callable[[datetime, datetime], PowerSeries]
+"""The site's power [W] (+ import, − export) on slots covering ``[start, end)``."""
+
+TariffSchedule = Callable[[datetime], str]
+"""The meter's active tariff id at an instant."""
+
+
+def average_curve(load: PowerSeries, start: datetime, end: datetime, resolution: timedelta) -> PowerSeries:
+    """Average power [W] of ``load`` over each interval of ``resolution`` in ``[start, end)`` (last clipped)."""
+    slots, cursor = [], start
+    while cursor < end:
+        stop = min(cursor + resolution, end)
+        energy_ws = sum(
+            slot.power_w * (min(slot.end, stop) - max(slot.start, cursor)).total_seconds()
+            for slot in load.slots
+            if slot.start < stop and cursor < slot.end
+        )
+        slots.append(
+            PowerSlot(start=cursor, duration=stop - cursor, power_w=energy_ws / (stop - cursor).total_seconds())
+        )
+        cursor = stop
+    return PowerSeries(slots=tuple(slots))
+
+
+class SmartMeter:
+    """A site's smart meter: readings, load curves, time synchronisation, tariff switches, overload warnings."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        cem: str,
+        *,
+        meter_id: str | None = None,
+        load: LoadSource | None = None,
+        contracted_power_w: float | None = None,
+        tariffs: TariffSchedule | None = None,
+        interval: timedelta = timedelta(minutes=15),
+        head_end: str | None = None,
+        sync_tolerance: timedelta = timedelta(seconds=5),
+        sync_mode: SyncMode = SyncMode.ABSOLUTE,
+    ) -> None:
+        self.endpoint = endpoint
+        self.clock = endpoint.clock
+        self.cem = cem
+        self.meter_id = meter_id or endpoint.address.rsplit("/", 1)[-1]
+        self._load = load or CityLearnData.embedded().base_load
+        self.contracted_power_w = contracted_power_w
+        self._tariffs = tariffs
+        self.interval = interval
+        self.head_end = head_end
+        self.sync_tolerance = sync_tolerance
+        self.sync_mode = sync_mode
+        self.import_energy_wh = 0.0
+        self.export_energy_wh = 0.0
+        self._registers_at: datetime | None = None
+        self._tariff: str | None = None
+        self._tariff_since: datetime | None = None
+        self._overloaded_since: datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+        endpoint.on(TimeRequest, self._on_time_request)
+        endpoint.on(LoadCurveRequest, self._on_load_curve_request)
+
+    async def start(self) -> None:
+        """Start metering now and serving requests."""
+        await self.endpoint.start()
+        self._registers_at = self.clock.now()
+        if self._tariffs is not None:
+            self._tariff, self._tariff_since = self._tariffs(self._registers_at), self._registers_at
+        self._task = asyncio.create_task(self._run(), name=f"meter {self.meter_id}")
+
+    async def stop(self) -> None:
+        """Stop and leave the bus."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.endpoint.close()
+
+    def power_at(self, instant: datetime) -> float:
+        """The site's power [W] at ``instant``."""
+        slot = self._load(instant, instant + timedelta(microseconds=1)).slot_at(instant)
+        return 0.0 if slot is None else slot.power_w
+
+    def load_curve(self, start: datetime, end: datetime, resolution: timedelta) -> PowerSeries:
+        """The metered average power per interval over ``[start, end)``."""
+        return average_curve(self._load(start, end), start, end, resolution)
+
+    async def _run(self) -> None:
+        while True:
+            now = self.clock.now()
+            following = now + self.interval - timedelta(seconds=(now.timestamp() % self.interval.total_seconds()))
+            await self.clock.sleep_until(following)
+            await self.tick()
+
+    async def tick(self) -> None:
+        """Advance the registers to now; send the reading, a tariff switch and an overload warning when due."""
+        now = self.clock.now()
+        assert self._registers_at is not None, "start the meter first"
+        if now > self._registers_at:
+            for slot in self._load(self._registers_at, now).slots:
+                energy = slot.energy_wh
+                if energy >= 0:
+                    self.import_energy_wh += energy
+                else:
+                    self.export_energy_wh -= energy
+            self._registers_at = now
+        power = self.power_at(now)
+        if self._tariffs is not None and (tariff := self._tariffs(now)) != self._tariff:
+            self._tariff, self._tariff_since = tariff, now
+            await self._send(ActiveTariffNotification(meter_id=self.meter_id, tariff_id=tariff, active_since=now))
+        reading = MeterReading(
+            meter_id=self.meter_id,
+            at=now,
+            power_w=power,
+            import_energy_wh=self.import_energy_wh,
+            export_energy_wh=self.export_energy_wh,
+            contracted_power_w=self.contracted_power_w,
+            tariff_id=self._tariff,
+        )
+        await self._send(reading, upstream=True)
+        await self._check_overload(now, power)
+
+    async def _check_overload(self, now: datetime, power: float) -> None:
+        if self.contracted_power_w is None or power <= self.contracted_power_w:
+            self._overloaded_since = None
+            return
+        if self._overloaded_since is None:
+            self._overloaded_since = now
+            warning = OverloadWarning(
+                warning_id=f"ow-{new_id()[:12]}",
+                origin_id=self.meter_id,
+                at=now,
+                since=now,
+                power_w=power,
+                limit_w=self.contracted_power_w,
+            )
+            await self._send(warning, upstream=True)
+
+    async def _send(self, body: FlexModel, *, upstream: bool = False) -> None:
+        await self.endpoint.send(self.cem, body)
+        if upstream and self.head_end is not None:
+            await self.endpoint.send(self.head_end, body)
+
+    def _sync_parameters(self, request: TimeRequest | None, offset: timedelta | None) -> TimeSyncParameters:
+        now = self.clock.now()
+        relative = self.sync_mode is SyncMode.TARIFF_RELATIVE and self._tariff_since is not None
+        return TimeSyncParameters(
+            request_id=request.request_id if request else None,
+            meter_id=self.meter_id,
+            mode=SyncMode.TARIFF_RELATIVE if relative else SyncMode.ABSOLUTE,
+            meter_time=now,
+            request_sent_at=request.sent_at if request else None,
+            tariff_id=self._tariff,
+            since_tariff_switch=now - self._tariff_since if self._tariff_since is not None else None,
+            forced=request is None,
+            observed_offset=offset,
+        )
+
+    async def _on_time_request(self, request: TimeRequest, envelope: Envelope) -> TimeSyncParameters:
+        return self._sync_parameters(request, request.sent_at - self.clock.now())
+
+    async def _on_load_curve_request(self, request: LoadCurveRequest, envelope: Envelope) -> LoadCurve:
+        await self._check_sync(envelope)
+        if request.meter_id is not None and request.meter_id != self.meter_id:
+            raise MessageRefused(f"this is meter {self.meter_id!r}, not {request.meter_id!r}", "meter_id")
+        if request.end > self.clock.now():
+            raise MessageRefused(f"end {request.end.isoformat()} is in the future; nothing is metered yet", "end")
+        try:
+            curve = self.load_curve(request.start, request.end, request.resolution)
+        except ValueError as error:
+            raise MessageRefused(str(error), "start") from None
+        return LoadCurve(meter_id=self.meter_id, request_id=request.request_id, curve=curve)
+
+    async def _check_sync(self, envelope: Envelope) -> None:
+        """Scenario 2 of 2141: the sender's timestamp shows it is out of sync; push the parameters."""
+        offset = envelope.created - self.clock.now()
+        if abs(offset) > self.sync_tolerance:
+            log.info("%s: %s is %s off; pushing synchronisation", self.meter_id, envelope.sender, offset)
+            await self.endpoint.send(envelope.sender, self._sync_parameters(None, offset))
