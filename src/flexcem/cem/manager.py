@@ -21,6 +21,7 @@ from flexcem.cem.forecasts import HomeForecasts
 from flexcem.cem.home_book import OperatingConditions
 from flexcem.cem.home_manager import HomeManager
 from flexcem.cem.home_plan import HomePlan
+from flexcem.cem.hot_water import HotWaterSupport
 from flexcem.cem.jobs import JobBook, JobPhase, JobRecord
 from flexcem.cem.planning import build_problem
 from flexcem.cem.power_reduction import ReductionBook, response_from_plan
@@ -38,12 +39,14 @@ from flexcem.model import (
     Direction,
     Envelope,
     FlexibleStartOffer,
+    HeatPumpStatus,
     OfferWithdrawal,
     PowerFlow,
     PowerReductionRequest,
     PowerReductionResponse,
     PowerSeries,
     PriceEnvironmentProfile,
+    SettingResult,
     StatusRequest,
 )
 from flexcem.planner import Plan, solve
@@ -113,6 +116,9 @@ class CustomerEnergyManager:
         ]
         self._threshold_tasks: list[asyncio.Task[None]] = []
         self.home = HomeManager(self, endpoint, forecasts)
+        self.emergency_active = False
+        """Whether the grid has an emergency in force (red state): set by the emergency handling."""
+        self.hot_water = HotWaterSupport(endpoint, self.registry, lambda: self.emergency_active, self.note)
         endpoint.on(DeviceRegistration, self._on_registration)
         endpoint.on(FlexibleStartOffer, self._on_flexible_start)
         endpoint.on(ChargingSessionOffer, self._on_charging_session)
@@ -120,6 +126,7 @@ class CustomerEnergyManager:
         endpoint.on(DeviceStatus, self._on_status)
         endpoint.on(PriceEnvironmentProfile, self._on_prices)
         endpoint.on(PowerReductionRequest, self._on_power_reduction)
+        endpoint.on(HeatPumpStatus, self._on_heat_pump_status)
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -194,6 +201,16 @@ class CustomerEnergyManager:
             job.phase = JobPhase.ABORTED
             self.note(f"{withdrawal.device_id} withdrew {withdrawal.offer_id}: {withdrawal.reason}")
             self.request_replan(f"withdrawal by {withdrawal.device_id}")
+
+    async def _on_heat_pump_status(self, status: HeatPumpStatus, envelope: Envelope) -> None:
+        """JWG1122: a heat pump's status; one that heats extra hot water ad hoc gets the batteries' help."""
+        self.registry.require(status.device_id, envelope.sender)
+        await self.hot_water.on_heat_pump_status(status)
+
+    async def request_extra_hot_water(self, device_id: str, until: datetime | None = None) -> SettingResult:
+        """JWG1121: the user asks for extra hot water now; refused while an emergency is active (see
+        :meth:`HotWaterSupport.request_extra_hot_water`)."""
+        return await self.hot_water.request_extra_hot_water(device_id, until)
 
     async def _on_status(self, status: DeviceStatus, envelope: Envelope) -> None:
         record = self.registry.require(status.device_id, envelope.sender)
