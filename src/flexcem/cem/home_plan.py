@@ -69,6 +69,12 @@ def plan_home(
     devices: list[PlannerDevice] = [*job_list, *built.devices]
     view = prices.view(start, grid.end)
     exports = export_prices.view(start, grid.end).slots if export_prices.profiles else ()
+    if home.sell_threshold_per_kwh is not None:  # story JWG13: no selling at or below the user's threshold
+        threshold = home.sell_threshold_per_kwh
+        exports = tuple(
+            slot if slot.price_per_kwh > threshold else slot.model_copy(update={"price_per_kwh": 0.0})
+            for slot in exports
+        )
     committed = committed_load(now, running, base_load) + built.committed + held_committed
     problem = PlanningProblem(
         start=start,

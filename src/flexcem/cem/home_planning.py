@@ -49,6 +49,7 @@ from flexcem.planner.devices import (
     PvDevice,
     WaterHeaterDevice,
 )
+from flexcem.planner.devices.battery import ReserveSlot
 from flexcem.planner.devices.pv import GenerationSlot
 from flexcem.planner.devices.thermal_inputs import (
     ComfortSlot,
@@ -187,11 +188,22 @@ class _Builder:
     def add(self, description: Description, conditions: OperatingConditions | None) -> None:
         if isinstance(description, StorageDescription):
             capacity = description.parameters.capacity_wh
+            minimum = self.settings.battery_min_level
+            reserve = (
+                ()
+                if minimum is None
+                else (
+                    ReserveSlot(
+                        start=self.grid.start, duration=self.grid.end - self.grid.start, energy_wh=minimum * capacity
+                    ),
+                )
+            )
             self.result.devices.append(
                 BatteryDevice(
                     device_id=description.device_id,
                     parameters=description.parameters,
                     initial_energy_wh=min(description.energy_wh, capacity),
+                    reserve=reserve,
                 )
             )
         elif isinstance(description, GenerationForecast):

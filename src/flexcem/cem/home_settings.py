@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from flexcem.model import FlexModel, NonNegativeDuration, PositiveDuration
+from flexcem.model import FlexModel, NonNegativeDuration, PositiveDuration, Share
 
 __all__ = ["HomeSettings"]
 
@@ -42,6 +42,17 @@ class HomeSettings(FlexModel):
     )
     room_high_c: float = Field(
         default=26.0, description="Highest room temperature a heat pump keeps when it also serves a room [°C]."
+    )
+    sell_threshold_per_kwh: float | None = Field(
+        default=None,
+        description="Story JWG13: sell to the grid only where the feed-in price is above this [tariff currency/kWh]; "
+        "below it the plan gives exports no value (storage is not discharged into the grid; surplus PV still "
+        "flows out when nothing can take it). None: every feed-in price counts.",
+    )
+    battery_min_level: Share | None = Field(
+        default=None,
+        description="Story JWG13: least state of charge to keep in every battery at all times [fraction of "
+        "capacity] (soft: an 'energy_reserve' violation); None: the battery's own band only.",
     )
     gas_price_per_m3: float = Field(
         default=1.0, ge=0.0, description="Natural-gas price for fuel cells [tariff currency/m³]."
