@@ -55,10 +55,10 @@ DOMAIN = "home"
 BUS_KIND = "memory"
 """Which bus :func:`run_home` uses: ``"memory"`` or ``"mosquitto"``."""
 
-CONTROLLERS = ("cem", "retailer", "test-cem")
+CONTROLLERS = ("cem", "retailer", "test-cem", "dso")
 ENDPOINTS = (
     *("washer", "dishwasher", "ev", "plug", "fuelcell", "heatpump", "der", "stranger", "impostor", "rogue"),
-    *("battery", "pv", "waterheater", "aircon", "baseload"),
+    *("battery", "pv", "waterheater", "aircon", "baseload", "meter"),
 )
 POLICY = AccessPolicy(
     identities=(

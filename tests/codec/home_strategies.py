@@ -28,6 +28,7 @@ from flexcem.model import (
     AirConditionerSettings,
     BatteryLog,
     Circuit,
+    ConsumptionCapWarning,
     FuelCellLog,
     GenerationForecast,
     HeaterKind,
@@ -258,7 +259,21 @@ def power_reduction_requests(draw: st.DrawFn) -> PowerReductionRequest:
     )
 
 
+@st.composite
+def cap_warnings(draw: st.DrawFn) -> ConsumptionCapWarning:
+    start = draw(datetimes)
+    return ConsumptionCapWarning(
+        device_id=draw(identifiers),
+        offer_id=draw(st.none() | identifiers),
+        window_start=start,
+        window_end=start + draw(st.integers(1, 24 * 4)) * timedelta(minutes=15),
+        excess_w=draw(floats(0.0, 1e5, exclude_min=True)),
+        excess_wh=draw(floats(0.0, 1e6, exclude_min=True)),
+    )
+
+
 HOME_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
+    "ConsumptionCapWarning": cap_warnings(),
     "PowerReductionRequest": power_reduction_requests(),
     "PowerReductionResponse": st.builds(
         PowerReductionResponse,

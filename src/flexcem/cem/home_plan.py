@@ -64,7 +64,11 @@ def plan_home(
     end = home_horizon_end(start, tariff_end, needed, home)
     grid = Grid(start=start, slot=slot, count=max(1, -(-(end - start) // slot)))
     reductions = reductions or ReductionBook()
-    rules = GenerationRules(off=reductions.generation_off(now), keep_generation=reductions.generation_kept(now))
+    rules = GenerationRules(
+        off=reductions.generation_off(now),
+        keep_generation=reductions.generation_kept(now),
+        relaxed=reductions.relaxations(now),
+    )
     built = home_devices(book, grid, now, forecasts, home, held, rules)
     devices: list[PlannerDevice] = [*job_list, *built.devices]
     view = prices.view(start, grid.end)

@@ -17,9 +17,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from flexcem.cem.forecasts import HomeForecasts
 from flexcem.cem.home_book import Description, HomeBook, OperatingConditions
 from flexcem.cem.home_settings import HomeSettings
+from flexcem.cem.power_reduction import ComfortRelaxation
 from flexcem.model import (
     AcMode,
     AirConditionerSettings,
@@ -322,7 +324,12 @@ class _Builder:
                 device_id=description.device_id,
                 unit=description.unit,
                 outdoor=self.outdoor,
-                room=self.room(description.device_id, description.room, description.room_temperature_c, tuple(comfort)),
+                room=self.room(
+                    description.device_id,
+                    description.room,
+                    description.room_temperature_c,
+                    tuple(relax_comfort(comfort, self.rules.relaxed.get(description.device_id, ()))),
+                ),
                 mode=modes[settings.mode],
                 fan_power_w=description.fan_power_w if settings.on else 0.0,
             )
@@ -332,10 +339,36 @@ class _Builder:
 @dataclass(frozen=True)
 class GenerationRules:
     """What grid requests allow of the generators (JWG120x, JWG121x): windows in which they are switched off,
-    and whether PV may be curtailed at all."""
+    and whether PV may be curtailed at all; and per air conditioner, windows in which its comfort band may widen
+    (a load-management event the user allows, JWG14)."""
 
     off: tuple[Slot, ...] = ()
     keep_generation: bool = False
+    relaxed: Mapping[str, tuple[ComfortRelaxation, ...]] = field(default_factory=dict)
+
+
+def relax_comfort(comfort: Sequence[ComfortSlot], relaxations: Sequence[ComfortRelaxation]) -> list[ComfortSlot]:
+    """``comfort`` split at the relaxations' bounds, the band widened by ``by_c`` [K] on both sides inside them."""
+    result = list(comfort)
+    for relaxation in relaxations:
+        split: list[ComfortSlot] = []
+        for slot in result:
+            cuts = sorted(
+                {slot.start, slot.end, *(t for t in (relaxation.start, relaxation.end) if slot.start < t < slot.end)}
+            )
+            for lo, hi in pairwise(cuts):
+                piece = slot.model_copy(update={"start": lo, "duration": hi - lo})
+                if relaxation.start <= lo and hi <= relaxation.end:
+                    lower, upper = piece.lower, piece.upper
+                    piece = ComfortSlot(
+                        start=lo,
+                        duration=hi - lo,
+                        lower_c=None if lower is None else lower - relaxation.by_c,
+                        upper_c=None if upper is None else upper + relaxation.by_c,
+                    )
+                split.append(piece)
+        result = split
+    return result
 
 
 def home_devices(

@@ -7,6 +7,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
+from flexcem.cem.consumption_cap import CapRule
 from flexcem.model import FlexModel, NonNegativeDuration, PositiveDuration, Share
 
 __all__ = ["HomeSettings"]
@@ -42,6 +43,11 @@ class HomeSettings(FlexModel):
     )
     room_high_c: float = Field(
         default=26.0, description="Highest room temperature a heat pump keeps when it also serves a room [°C]."
+    )
+    consumption_cap: CapRule | None = Field(
+        default=None,
+        description="Story JWG4: cap consumption at own generation between two local times every day; runs that "
+        "would draw from the grid then are warned about (postpone or overrule). None: no cap.",
     )
     sell_threshold_per_kwh: float | None = Field(
         default=None,

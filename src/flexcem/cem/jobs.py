@@ -87,6 +87,8 @@ class JobRecord:
     finished_at: datetime | None = None
     energy_wh: float = 0.0
     expected: CostEstimate | None = None
+    not_before: datetime | None = None
+    """The user postponed the job: it may not start before this (story JWG4)."""
     log: list[str] = field(default_factory=list)
 
     @property

@@ -16,13 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
+from flexcem.cem.consumption_cap import ConsumptionCap
 from flexcem.cem.dispatcher import Dispatcher
+from flexcem.cem.emergency import EmergencyControl
+from flexcem.cem.energy_saving import EnergySaving
 from flexcem.cem.forecasts import HomeForecasts
+from flexcem.cem.grid_state import GridStatePolicy
 from flexcem.cem.home_book import OperatingConditions
 from flexcem.cem.home_manager import HomeManager
 from flexcem.cem.home_plan import HomePlan
 from flexcem.cem.hot_water import HotWaterSupport
 from flexcem.cem.jobs import JobBook, JobPhase, JobRecord
+from flexcem.cem.load_management import LoadManagement
 from flexcem.cem.planning import build_problem
 from flexcem.cem.power_reduction import ReductionBook, response_from_plan
 from flexcem.cem.price_book import PriceBook
@@ -119,6 +124,18 @@ class CustomerEnergyManager:
         self.emergency_active = False
         """Whether the grid has an emergency in force (red state): set by the emergency handling."""
         self.hot_water = HotWaterSupport(endpoint, self.registry, lambda: self.emergency_active, self.note)
+        self.emergency = EmergencyControl(self, endpoint)  # JWG2122, JWG8, JWG20: sets emergency_active
+        self.grid_state = GridStatePolicy(self, endpoint, self.emergency)  # traffic light (TR §3.4.5)
+        self.load_management = LoadManagement(self, endpoint)  # JWG2121, JWG14
+        self.energy_saving = EnergySaving(self, endpoint)  # JWG19
+        self.consumption_cap = ConsumptionCap(
+            endpoint,
+            self.jobs,
+            lambda: self.settings.home.consumption_cap,
+            lambda: self.settings.zone,
+            self.request_replan,
+            self.note,
+        )
         endpoint.on(DeviceRegistration, self._on_registration)
         endpoint.on(FlexibleStartOffer, self._on_flexible_start)
         endpoint.on(ChargingSessionOffer, self._on_charging_session)
@@ -313,6 +330,7 @@ class CustomerEnergyManager:
         self.plan = plan
         self.plans_made += 1
         self.plan_history.append((self.clock.now(), plan))
+        self.consumption_cap.check(plan)
 
     def propose(self, plan: Plan, jobs: list[JobRecord], home: HomePlan | None = None) -> PlanProposal:
         """Keep ``plan`` as the proposal the user must commit (JWG1110)."""

@@ -50,10 +50,10 @@ def _planner_device(
 ) -> FlexibleStartDevice | ChargingSessionDevice | None:
     offer = job.offer
     incentive = offer.incentive or settings.default_incentive
-    earliest = max(offer.earliest_start, now + lead)
+    earliest = max(offer.earliest_start, now + lead, job.not_before or offer.earliest_start)
     if isinstance(offer, FlexibleStartOffer):
         confirmed = job.confirmed if job.phase is JobPhase.SCHEDULED else None
-        if confirmed is not None and now <= confirmed.start < earliest:
+        if confirmed is not None and now <= confirmed.start < earliest and job.not_before is None:
             earliest = confirmed.start  # keeping a confirmed start needs no notice; moving it does
         if earliest > offer.latest_start:
             return None  # too late to assign: the device starts on its own by its latest start

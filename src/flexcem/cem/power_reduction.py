@@ -15,6 +15,7 @@ plan, never by echoing the request. How it may reduce the flow is the request's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from flexcem.bus import MessageRefused
 from flexcem.model import PowerFlow, PowerReductionRequest, PowerReductionResponse, ReductionMeans, Slot
 from flexcem.planner import LimitSlot, Plan
 
-__all__ = ["ReductionBook", "TakenRequest", "response_from_plan"]
+__all__ = ["ComfortRelaxation", "ReductionBook", "TakenRequest", "response_from_plan"]
 
 _TOLERANCE_W = 1.0
 """A planned flow this close above the limit [W] still counts as meeting it (solver rounding)."""
@@ -39,11 +40,48 @@ class TakenRequest:
     received_at: datetime
 
 
+@dataclass(frozen=True)
+class ComfortRelaxation:
+    """In ``[start, end)`` the comfort band of an air conditioner may widen by ``by_c`` [K] (a grid event, JWG14)."""
+
+    start: datetime
+    end: datetime
+    by_c: float
+
+
 class ReductionBook:
-    """The reduction requests in force: limits for the planner and generators to switch off."""
+    """The grid's requests in force: limits for the planner, generators to switch off, comfort relaxations.
+
+    Besides the import/export reduction requests, other grid signals (load management, energy saving, an
+    announced power cut) hold limit slots and comfort relaxations under a key of their own until released.
+    """
 
     def __init__(self) -> None:
         self._taken: dict[str, TakenRequest] = {}
+        self._held: dict[str, tuple[PowerFlow, tuple[LimitSlot, ...]]] = {}
+        self._relaxed: dict[str, dict[str, ComfortRelaxation]] = {}
+
+    def hold(self, key: str, flow: PowerFlow, limits: Sequence[LimitSlot]) -> None:
+        """Plan with ``limits`` on ``flow`` under ``key`` (replacing what ``key`` held) until :meth:`release`."""
+        self._held[key] = (flow, tuple(limits))
+
+    def relax(self, key: str, device_id: str, relaxation: ComfortRelaxation) -> None:
+        """Let ``device_id``'s comfort band widen as ``relaxation`` says, under ``key``."""
+        self._relaxed.setdefault(key, {})[device_id] = relaxation
+
+    def release(self, key: str) -> None:
+        """Drop the limits and relaxations held under ``key``."""
+        self._held.pop(key, None)
+        self._relaxed.pop(key, None)
+
+    def relaxations(self, now: datetime) -> dict[str, tuple[ComfortRelaxation, ...]]:
+        """Per device, the comfort relaxations that have not ended."""
+        result: dict[str, list[ComfortRelaxation]] = {}
+        for per_device in self._relaxed.values():
+            for device_id, relaxation in per_device.items():
+                if relaxation.end > now:
+                    result.setdefault(device_id, []).append(relaxation)
+        return {device_id: tuple(items) for device_id, items in result.items()}
 
     def take(self, request: PowerReductionRequest, sender: str, now: datetime, sources: tuple[str, ...]) -> None:
         """Keep ``request``; refuse it naming the field when the sender may not ask or the window has passed."""
@@ -59,10 +97,20 @@ class ReductionBook:
 
     def limits(self, now: datetime, flow: PowerFlow) -> tuple[LimitSlot, ...]:
         """The planner's limit slots of one flow."""
-        return tuple(
-            LimitSlot(start=r.start, duration=r.end - r.start, limit_w=r.limit_w)
-            for r in self.active(now)
-            if r.flow is flow
+        held = tuple(
+            limit
+            for held_flow, limits in self._held.values()
+            if held_flow is flow
+            for limit in limits
+            if limit.start + limit.duration > now
+        )
+        return (
+            tuple(
+                LimitSlot(start=r.start, duration=r.end - r.start, limit_w=r.limit_w)
+                for r in self.active(now)
+                if r.flow is flow
+            )
+            + held
         )
 
     def generation_off(self, now: datetime) -> tuple[Slot, ...]:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from flexcem.cem.grid_settings import GridSettings
 from flexcem.cem.home_settings import HomeSettings
 from flexcem.cem.threshold_control import PriceThresholdRule
 from flexcem.cem.timer_control import TimedRun
@@ -71,6 +72,10 @@ class CemSettings(FlexModel):
     home: HomeSettings = Field(
         default_factory=HomeSettings,
         description="How the CEM plans the home's continuously running devices (battery, PV, heat pump, …).",
+    )
+    grid: GridSettings = Field(
+        default_factory=GridSettings,
+        description="Grid area, devices the grid may adjust and the emergency contract profile (issue 5).",
     )
 
     @model_validator(mode="after")

@@ -28,6 +28,7 @@ from flexcem.model import (
     ActivationTrigger,
     CommandKind,
     CommandResult,
+    ConsumptionCapWarning,
     CostEstimate,
     DeviceCapabilities,
     DeviceKind,
@@ -112,6 +113,7 @@ class DeviceAgent(ABC):
         endpoint.on(FlexibilityRequest, self._on_flexibility_request)
         endpoint.on(StatusRequest, self._on_status_request)
         endpoint.on(CostEstimate, self._on_cost_estimate)
+        endpoint.on(ConsumptionCapWarning, self._on_cap_warning)
 
     # ----------------------------------------------------------------------------------------------- kind
 
@@ -309,6 +311,15 @@ class DeviceAgent(ABC):
         self._notify(f"rescheduled to start at {start:%H:%M} (UTC)")
         return SlotShiftResponse(
             offer_id=shift.offer_id, device_id=self.device_id, accepted=True, confirmed_profile=shift.profile
+        )
+
+    async def _on_cap_warning(self, warning: ConsumptionCapWarning, envelope: Envelope) -> None:
+        """Story JWG4: show the CEM's warning that the run would draw from the grid in the cap window."""
+        if warning.device_id != self.device_id:
+            raise MessageRefused(f"this is {self.device_id}, not {warning.device_id}", "device_id")
+        self._notify(
+            f"warning: the run would take {warning.excess_wh:.0f} Wh from the grid (up to {warning.excess_w:.0f} W) "
+            "while consumption is capped at own generation"
         )
 
     async def _on_cost_estimate(self, estimate: CostEstimate, envelope: Envelope) -> None:

@@ -26,6 +26,7 @@ from flexcem.model.base import (
     new_id,
 )
 from flexcem.model.commands import POWER_COMMANDS, CommandKind, CommandResult, SimpleCommand
+from flexcem.model.consumption_cap import ConsumptionCapWarning
 from flexcem.model.device import (
     DeviceCapabilities,
     DeviceFunction,
@@ -204,6 +205,8 @@ for _message in (
     # grid requests the CEM answers (JWG120x, JWG121x)
     PowerReductionRequest,
     PowerReductionResponse,
+    # the CEM's warning to a device (story JWG4)
+    ConsumptionCapWarning,
     # grid signals and their answers (issue 5): traffic light, load management, emergency, energy saving,
     # direct controls of TR Table 1, metering, time and tariff synchronisation, alive status
     TrafficLight,
@@ -262,6 +265,7 @@ __all__ = [
     "Circuit",
     "CommandKind",
     "CommandResult",
+    "ConsumptionCapWarning",
     "CostEstimate",
     "Currency",
     "DeviceCapabilities",
