@@ -138,7 +138,8 @@ class MosquittoBackend:
 
     async def start(self, clock: SimulatedClock) -> None:
         """Make the bus on the simulated clock and start recording."""
-        self.bus = MqttBus(self.broker.uri, codec=self._codec, keepalive_s=60, clock=clock)
+        # a generous connect timeout: CI may run the suite on a loaded machine
+        self.bus = MqttBus(self.broker.uri, codec=self._codec, keepalive_s=60, clock=clock, connect_timeout_s=30)
         await self.start_monitor()
 
     async def start_monitor(self) -> None:
