@@ -23,7 +23,6 @@ from flexcem.model import (
     AirConditionerStatus,
     CommandKind,
     DeviceCapabilities,
-    DeviceFunction,
     DeviceKind,
     Envelope,
     PowerSetpointSchedule,
@@ -65,22 +64,12 @@ class AirConditionerAgent(HomeDeviceAgent):
         )
 
     def capabilities(self) -> DeviceCapabilities:
-        """Power schedules, temperature profiles, settings, on/off, status and log."""
-        return DeviceCapabilities(
-            device_id=self.device_id,
-            kind=self.kind,
-            manufacturer="flexcem",
-            model="air-conditioner-sim",
-            functions=(
-                DeviceFunction.SIMPLE_COMMANDS,
-                DeviceFunction.STATUS_REPORT,
-                DeviceFunction.LOG_REPORT,
-                DeviceFunction.POWER_MEASUREMENT,
-                DeviceFunction.TEMPERATURE_PROFILE,
-            ),
-            commands=(CommandKind.ON, CommandKind.OFF),
-            max_power_w=self.model.parameters.power_max_w,
-            failsafe_after=self.failsafe_after,
+        """Power schedules, settings and temperature profiles, on/off, status and log."""
+        return self._declare(
+            "air-conditioner-sim",
+            (CommandKind.ON, CommandKind.OFF),
+            self.model.parameters.power_max_w,
+            temperature_profile=True,
         )
 
     def description(self) -> RoomClimateDescription:

@@ -22,7 +22,6 @@ from flexcem.model import (
     BatteryStatus,
     CommandKind,
     DeviceCapabilities,
-    DeviceFunction,
     DeviceKind,
     PowerSetpointSchedule,
     SimpleCommand,
@@ -46,29 +45,21 @@ class BatteryAgent(HomeDeviceAgent):
         self.manual_w: float | None = None
 
     def capabilities(self) -> DeviceCapabilities:
-        """Storage with power schedules, charge/discharge/standby commands, status and log."""
+        """Charge, discharge, standby, status and log."""
         p = self.model.parameters
-        return DeviceCapabilities(
-            device_id=self.device_id,
-            kind=self.kind,
-            manufacturer="flexcem",
-            model="battery-sim",
-            functions=(
-                DeviceFunction.SIMPLE_COMMANDS,
-                DeviceFunction.STATUS_REPORT,
-                DeviceFunction.LOG_REPORT,
-                DeviceFunction.POWER_MEASUREMENT,
-            ),
-            commands=(CommandKind.CHARGE, CommandKind.DISCHARGE, CommandKind.STANDBY),
-            max_power_w=max(p.charge_power_max_w, p.discharge_power_max_w),
+        return self._declare(
+            "battery-sim",
+            (CommandKind.CHARGE, CommandKind.DISCHARGE, CommandKind.STANDBY),
+            max(p.charge_power_max_w, p.discharge_power_max_w),
             energy_capacity_wh=p.capacity_wh,
-            failsafe_after=self.failsafe_after,
         )
 
     def description(self) -> StorageDescription:
         """Parameters and stored energy."""
         return StorageDescription(
-            device_id=self.device_id, at=self.clock.now(), parameters=self.model.parameters,
+            device_id=self.device_id,
+            at=self.clock.now(),
+            parameters=self.model.parameters,
             energy_wh=self.model.energy_wh,
         )
 

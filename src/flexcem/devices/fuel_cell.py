@@ -18,7 +18,11 @@ from flexcem.model.home_parameters import FuelCellParameters, TankParameters
 __all__ = ["DEFAULT_FUEL_CELL", "DEFAULT_FUEL_CELL_TANK", "FuelCellModel"]
 
 DEFAULT_FUEL_CELL = FuelCellParameters(
-    power_max_w=700.0, power_min_w=200.0, electrical_efficiency=0.40, thermal_efficiency=0.50, min_on_h=1.0,
+    power_max_w=700.0,
+    power_min_w=200.0,
+    electrical_efficiency=0.40,
+    thermal_efficiency=0.50,
+    min_on_h=1.0,
     min_off_h=1.0,
 )
 """A 700 W PEFC unit (ENE-FARM class): 40 % electric, 50 % heat."""

@@ -21,7 +21,6 @@ from flexcem.devices.hot_water import HotWaterTank
 from flexcem.model import (
     CommandKind,
     DeviceCapabilities,
-    DeviceFunction,
     DeviceKind,
     FuelCellLog,
     FuelCellStatus,
@@ -51,23 +50,13 @@ class FuelCellAgent(HomeDeviceAgent):
         self.commanded = False
 
     def capabilities(self) -> DeviceCapabilities:
-        """Generation schedules, on/off/increase/decrease (refusable), status and log."""
+        """On/off and output changes (it may refuse), status and log."""
         p = self.model.parameters
-        return DeviceCapabilities(
-            device_id=self.device_id,
-            kind=self.kind,
-            manufacturer="flexcem",
-            model="fuel-cell-sim",
-            functions=(
-                DeviceFunction.SIMPLE_COMMANDS,
-                DeviceFunction.STATUS_REPORT,
-                DeviceFunction.LOG_REPORT,
-                DeviceFunction.POWER_MEASUREMENT,
-            ),
-            commands=(CommandKind.ON, CommandKind.OFF, CommandKind.INCREASE, CommandKind.DECREASE),
-            max_power_w=p.power_max_w,
+        return self._declare(
+            "fuel-cell-sim",
+            (CommandKind.ON, CommandKind.OFF, CommandKind.INCREASE, CommandKind.DECREASE),
+            p.power_max_w,
             min_power_w=p.power_min_w,
-            failsafe_after=self.failsafe_after,
         )
 
     def description(self) -> ThermalStorageDescription:

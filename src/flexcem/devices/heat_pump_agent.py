@@ -23,7 +23,6 @@ from flexcem.model import (
     Circuit,
     CommandKind,
     DeviceCapabilities,
-    DeviceFunction,
     DeviceKind,
     Envelope,
     HeaterKind,
@@ -63,22 +62,13 @@ class HeatPumpAgent(HomeDeviceAgent):
 
     def capabilities(self) -> DeviceCapabilities:
         """Power schedules, temperature profiles, on/off, status and log."""
-        return DeviceCapabilities(
-            device_id=self.device_id,
-            kind=self.kind,
-            manufacturer="flexcem",
-            model="heat-pump-sim",
-            functions=(
-                DeviceFunction.SIMPLE_COMMANDS,
-                DeviceFunction.STATUS_REPORT,
-                DeviceFunction.LOG_REPORT,
-                DeviceFunction.POWER_MEASUREMENT,
-                DeviceFunction.TEMPERATURE_PROFILE,
-            ),
-            commands=(CommandKind.ON, CommandKind.OFF, CommandKind.START),
-            max_power_w=self.model.parameters.power_max_w,
-            min_power_w=self.model.parameters.power_min_w,
-            failsafe_after=self.failsafe_after,
+        p = self.model.parameters
+        return self._declare(
+            "heat-pump-sim",
+            (CommandKind.ON, CommandKind.OFF, CommandKind.START),
+            p.power_max_w,
+            min_power_w=p.power_min_w,
+            temperature_profile=True,
         )
 
     def description(self) -> ThermalStorageDescription:

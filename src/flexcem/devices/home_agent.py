@@ -30,8 +30,10 @@ from flexcem.devices.home_data import HomeData
 from flexcem.devices.power_log import PowerLog
 from flexcem.model import (
     Circuit,
+    CommandKind,
     CommandResult,
     DeviceCapabilities,
+    DeviceFunction,
     DeviceKind,
     DeviceRegistration,
     DeviceState,
@@ -104,6 +106,37 @@ class HomeDeviceAgent(ABC):
     @abstractmethod
     def capabilities(self) -> DeviceCapabilities:
         """What the device declares to the CEM."""
+
+    def _declare(
+        self,
+        model: str,
+        commands: tuple[CommandKind, ...],
+        max_power_w: float,
+        *,
+        min_power_w: float = 0.0,
+        temperature_profile: bool = False,
+        energy_capacity_wh: float | None = None,
+    ) -> DeviceCapabilities:
+        """The capabilities every home device declares — simple commands, status, log, power measurement (and
+        temperature profiles when it takes them) — with its own model name, commands and power range [W]."""
+        functions = (
+            DeviceFunction.SIMPLE_COMMANDS,
+            DeviceFunction.STATUS_REPORT,
+            DeviceFunction.LOG_REPORT,
+            DeviceFunction.POWER_MEASUREMENT,
+        ) + ((DeviceFunction.TEMPERATURE_PROFILE,) if temperature_profile else ())
+        return DeviceCapabilities(
+            device_id=self.device_id,
+            kind=self.kind,
+            manufacturer="flexcem",
+            model=model,
+            functions=functions,
+            commands=commands,
+            max_power_w=max_power_w,
+            min_power_w=min_power_w,
+            energy_capacity_wh=energy_capacity_wh,
+            failsafe_after=self.failsafe_after,
+        )
 
     @abstractmethod
     def description(self) -> FlexModel:

@@ -19,7 +19,6 @@ from flexcem.devices.pv import DEFAULT_PV, PvGenerator, pv_forecast_series
 from flexcem.model import (
     CommandKind,
     DeviceCapabilities,
-    DeviceFunction,
     DeviceKind,
     GenerationForecast,
     PowerSetpointSchedule,
@@ -61,21 +60,7 @@ class PvAgent(HomeDeviceAgent):
         """Generation with curtailment commands, status and log."""
         p = self.generator.parameters
         commands = (CommandKind.ON, CommandKind.OFF, CommandKind.INCREASE, CommandKind.DECREASE)
-        return DeviceCapabilities(
-            device_id=self.device_id,
-            kind=self.kind,
-            manufacturer="flexcem",
-            model="pv-sim",
-            functions=(
-                DeviceFunction.SIMPLE_COMMANDS,
-                DeviceFunction.STATUS_REPORT,
-                DeviceFunction.LOG_REPORT,
-                DeviceFunction.POWER_MEASUREMENT,
-            ),
-            commands=commands if p.curtailable else (),
-            max_power_w=p.inverter_ac_max_w or p.nominal_power_w,
-            failsafe_after=self.failsafe_after,
-        )
+        return self._declare("pv-sim", commands if p.curtailable else (), p.inverter_ac_max_w or p.nominal_power_w)
 
     def description(self) -> GenerationForecast:
         """The next 24 h of forecast output (as far as the data reaches)."""

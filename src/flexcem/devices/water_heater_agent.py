@@ -18,7 +18,6 @@ from flexcem.devices.water_heater import DEFAULT_WATER_HEATER_TANK, WaterHeaterM
 from flexcem.model import (
     CommandKind,
     DeviceCapabilities,
-    DeviceFunction,
     DeviceKind,
     Envelope,
     HeaterKind,
@@ -51,20 +50,8 @@ class WaterHeaterAgent(HomeDeviceAgent):
 
     def capabilities(self) -> DeviceCapabilities:
         """Power schedules, settings, on/off, status and log."""
-        return DeviceCapabilities(
-            device_id=self.device_id,
-            kind=self.kind,
-            manufacturer="flexcem",
-            model="water-heater-sim",
-            functions=(
-                DeviceFunction.SIMPLE_COMMANDS,
-                DeviceFunction.STATUS_REPORT,
-                DeviceFunction.LOG_REPORT,
-                DeviceFunction.POWER_MEASUREMENT,
-            ),
-            commands=(CommandKind.ON, CommandKind.OFF, CommandKind.START),
-            max_power_w=self.model.element_w,
-            failsafe_after=self.failsafe_after,
+        return self._declare(
+            "water-heater-sim", (CommandKind.ON, CommandKind.OFF, CommandKind.START), self.model.element_w
         )
 
     def description(self) -> ThermalStorageDescription:
