@@ -1,0 +1,1 @@
+"""Alembic migrations of the grid store (``env.py`` and ``versions/``); run them with ``upgrade_to_head``."""
