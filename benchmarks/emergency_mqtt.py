@@ -6,7 +6,7 @@ A home, as ``docs/sgcp-mqtt.md`` describes the deployment: the CEM is an **endpo
 connection and certificate of its own ("an actor that takes part in two domains has two certificates"); the
 device is an endpoint of the home domain (``home-00000/dev-00000``) on a third connection. Three mutual-TLS
 connections per home, all on the one Mosquitto. The :class:`~flexcem.cem.CustomerEnergyManager` takes one
-:class:`~flexcem.bus.Endpoint`, so :class:`TwoDomainLink` joins its two links under that endpoint: it sends
+:class:`~flexcem.bus.Endpoint`, so :class:`~flexcem.bus.two_domain.TwoDomainLink` joins its two links under it: it sends
 over the link of the recipient's domain (stamped with that link's address) and receives from both. Nothing
 else of the CEM is changed or bypassed: the EmergencySignal is decoded and checked by the CEM's endpoint, its
 ``EmergencyControl`` decides, and the ``standby`` command goes to the device with ``Endpoint.deliver``
@@ -41,10 +41,10 @@ from typing import Any
 from bus_common import MOSQUITTO, _wait_listening, command_loop, free_port, proc_status, quiet_logs, raise_fd_limit
 from flexcem.bus.access import AccessPolicy, Grant, Identity, Role
 from flexcem.bus.broker_config import BrokerFiles, write_broker_config
-from flexcem.bus.link import Incoming
 from flexcem.bus.mqtt import MqttLink
 from flexcem.bus.pki import ClientCredentials, init_pki, issue_clients
-from flexcem.model import Envelope, parse_address
+from flexcem.bus.two_domain import TwoDomainLink
+from flexcem.model import Envelope
 
 GRID = "grid"
 DSO = "dso"
@@ -129,43 +129,6 @@ def broker(homes: int, *, fd_limit: int = 20_000) -> Iterator[Broker]:
                 process.kill()
                 process.wait(timeout=5)
         shutil.rmtree(directory, ignore_errors=True)
-
-
-class TwoDomainLink:
-    """One CEM's two connections under one :class:`~flexcem.bus.Endpoint`: towards the grid (its address) and
-    towards its home's devices. A message goes out on the link of its recipient's domain, with that link's
-    address as sender (so that the device answers the CEM's home address); what arrives on either is received.
-    """
-
-    def __init__(self, grid: MqttLink, home: MqttLink) -> None:
-        self._links = {parse_address(grid.address).domain: grid, parse_address(home.address).domain: home}
-        self._grid = grid
-        self._incoming: asyncio.Queue[Incoming] = asyncio.Queue()
-        self._pumps = [asyncio.create_task(self._pump(link)) for link in (grid, home)]
-
-    @property
-    def address(self) -> str:
-        return self._grid.address
-
-    async def _pump(self, link: MqttLink) -> None:
-        with contextlib.suppress(Exception):
-            while True:
-                self._incoming.put_nowait(await link.receive())
-
-    async def send(self, envelope: Envelope, *, retain: bool = False) -> None:
-        link = self._links[parse_address(envelope.to).domain]
-        if envelope.sender != link.address:
-            envelope = envelope.model_copy(update={"sender": link.address})
-        await link.send(envelope, retain=retain)
-
-    async def receive(self) -> Incoming:
-        return await self._incoming.get()
-
-    async def close(self) -> None:
-        for task in self._pumps:
-            task.cancel()
-        for link in self._links.values():
-            await link.close()
 
 
 class _GcClock:
