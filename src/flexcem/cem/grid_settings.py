@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 
 from flexcem.model import Address, FlexModel, Identifier, PositiveDuration
 
-__all__ = ["FlexPermission", "GridSettings"]
+__all__ = ["FlexPermission", "GridSettings", "StatusGrant"]
 
 
 class FlexPermission(FlexModel):
@@ -21,6 +23,17 @@ class FlexPermission(FlexModel):
     comfort_range_c: float = Field(default=0.0, ge=0.0, le=10.0, description="Set-point range for the grid [K].")
 
 
+class StatusGrant(FlexModel):
+    """Grid actor ``reader`` may read the status and logs of ``devices`` (all devices when empty) (2114)."""
+
+    reader: Address
+    devices: tuple[Identifier, ...] = Field(default=(), description="The devices it may read; none: all.")
+
+    def covers(self, device_id: str) -> bool:
+        """Whether the grant covers ``device_id``."""
+        return not self.devices or device_id in self.devices
+
+
 class GridSettings(FlexModel):
     """The CEM's part in the grid's traffic-light states and signals."""
 
@@ -32,6 +45,37 @@ class GridSettings(FlexModel):
         default=(), description="Devices the contract profile keeps on in an emergency (JWG8: e.g. a gas boiler)."
     )
     meter: Address | None = Field(default=None, description="The site's smart meter (load curves, JWG2121 19–21).")
+    report_to: tuple[Address, ...] = Field(
+        default=(), description="Grid actors that get the CEM's alarms (service provider, metering head-end)."
+    )
+    warnings_upstream: bool = Field(
+        default=False, description="Send overload and device warnings to ``report_to`` too (2113, JWG11)."
+    )
+    status_readers: tuple[StatusGrant, ...] = Field(
+        default=(), description="Grid actors allowed to read devices' status and logs (2114, JWG113x)."
+    )
+    status_max_age: PositiveDuration = Field(
+        default=timedelta(minutes=15), description="A remembered status younger than this answers a request."
+    )
+    heartbeat_interval: PositiveDuration = Field(
+        default=timedelta(minutes=15), description="How often each device is expected to report (JWG11)."
+    )
+    heartbeat_grace: PositiveDuration = Field(
+        default=timedelta(minutes=5), description="Margin past the interval before a heartbeat counts as missed."
+    )
+    time_sync_interval: PositiveDuration = Field(
+        default=timedelta(hours=6), description="How often the CEM asks the meter for its time (2141)."
+    )
+    time_alarm_threshold: PositiveDuration = Field(
+        default=timedelta(seconds=30), description="Clock difference to the meter that raises an alarm (2142)."
+    )
+    tariff_prices: dict[Identifier, float] = Field(
+        default_factory=dict, description="The tariff list {tariff id: price [currency/kWh]} of 2143."
+    )
+
+    def may_read(self, reader: str, device_id: str) -> bool:
+        """Whether ``reader`` may read ``device_id``'s status and logs."""
+        return any(grant.reader == reader and grant.covers(device_id) for grant in self.status_readers)
 
     def permission(self, device_id: str) -> FlexPermission | None:
         """The user's permission for ``device_id``, or ``None``."""

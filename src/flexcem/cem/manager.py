@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
+from flexcem.cem.components import GridFacing
 from flexcem.cem.consumption_cap import ConsumptionCap
 from flexcem.cem.dispatcher import Dispatcher
 from flexcem.cem.emergency import EmergencyControl
@@ -26,6 +27,7 @@ from flexcem.cem.home_book import OperatingConditions
 from flexcem.cem.home_manager import HomeManager
 from flexcem.cem.home_plan import HomePlan
 from flexcem.cem.hot_water import HotWaterSupport
+from flexcem.cem.island import IslandOperation
 from flexcem.cem.jobs import JobBook, JobPhase, JobRecord
 from flexcem.cem.load_management import LoadManagement
 from flexcem.cem.planning import build_problem
@@ -94,7 +96,7 @@ class CustomerEnergyManager:
         self.endpoint = endpoint
         self.clock = endpoint.clock
         self.settings = settings or CemSettings()
-        self.registry = DeviceRegistry()
+        self.registry = DeviceRegistry(self.clock.now)
         self.jobs = JobBook()
         self.prices = PriceBook()
         self.reductions = ReductionBook()
@@ -128,6 +130,7 @@ class CustomerEnergyManager:
         self.grid_state = GridStatePolicy(self, endpoint, self.emergency)  # traffic light (TR §3.4.5)
         self.load_management = LoadManagement(self, endpoint)  # JWG2121, JWG14
         self.energy_saving = EnergySaving(self, endpoint)  # JWG19
+        self.island = IslandOperation(self.reductions, self.request_replan, self.note)  # story JWG4
         self.consumption_cap = ConsumptionCap(
             endpoint,
             self.jobs,
@@ -136,6 +139,7 @@ class CustomerEnergyManager:
             self.request_replan,
             self.note,
         )
+        self.grid_side = GridFacing(self, endpoint)  # metering, time sync, status and logs, heartbeat, alerts
         endpoint.on(DeviceRegistration, self._on_registration)
         endpoint.on(FlexibleStartOffer, self._on_flexible_start)
         endpoint.on(ChargingSessionOffer, self._on_charging_session)
@@ -156,13 +160,15 @@ class CustomerEnergyManager:
             for device_id, control in self.threshold_controls.items()
         ] + [asyncio.create_task(timer.run(), name="timer") for timer in self.timers]
         self._threshold_tasks.append(asyncio.create_task(self._periodic_replans(), name="periodic re-plans"))
+        self._threshold_tasks += self.grid_side.start()
 
     async def stop(self) -> None:
         """Stop planning and leave the bus."""
         tasks = [task for task in (self._loop_task, *self._threshold_tasks) if task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        while pending := [task for task in tasks if not task.done()]:  # again when a cancel was swallowed
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=1.0)
         await self.endpoint.close()
 
     def _time(self, instant: datetime, with_day: bool = False) -> str:
@@ -222,6 +228,7 @@ class CustomerEnergyManager:
     async def _on_heat_pump_status(self, status: HeatPumpStatus, envelope: Envelope) -> None:
         """JWG1122: a heat pump's status; one that heats extra hot water ad hoc gets the batteries' help."""
         self.registry.require(status.device_id, envelope.sender)
+        self.grid_side.status.remember(status)
         await self.hot_water.on_heat_pump_status(status)
 
     async def request_extra_hot_water(self, device_id: str, until: datetime | None = None) -> SettingResult:
@@ -234,6 +241,8 @@ class CustomerEnergyManager:
         if record.status is not None and status.at < record.status.at:
             return
         record.status = status
+        self.grid_side.status.remember(status)
+        self.grid_side.metering.check_device(record, status)
         job = self.jobs.get(status.offer_id) if status.offer_id else None
         if job is None or not job.apply_status(status):
             return
@@ -331,6 +340,7 @@ class CustomerEnergyManager:
         self.plans_made += 1
         self.plan_history.append((self.clock.now(), plan))
         self.consumption_cap.check(plan)
+        self.grid_side.metering.check_plan(plan)
 
     def propose(self, plan: Plan, jobs: list[JobRecord], home: HomePlan | None = None) -> PlanProposal:
         """Keep ``plan`` as the proposal the user must commit (JWG1110)."""

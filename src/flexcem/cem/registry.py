@@ -6,6 +6,7 @@ can register — or later offer, report or answer — in another's name. The CEM
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,8 @@ class DeviceRecord:
     address: str
     registered_at: datetime
     status: DeviceStatus | None = None
+    last_seen: datetime | None = None
+    """When the device last sent the CEM anything (or answered it): the heartbeat (JWG11)."""
 
     @property
     def device_id(self) -> str:
@@ -33,8 +36,9 @@ class DeviceRecord:
 class DeviceRegistry:
     """Registered devices by id."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
         self._devices: dict[str, DeviceRecord] = {}
+        self._now = now
 
     def __contains__(self, device_id: object) -> bool:
         return device_id in self._devices
@@ -45,7 +49,7 @@ class DeviceRegistry:
     def register(self, capabilities: DeviceCapabilities, sender: str, at: datetime) -> DeviceRecord:
         """Register (or re-register) the device that sent ``capabilities`` from ``sender``."""
         self.check_identity(capabilities.device_id, sender)
-        record = DeviceRecord(capabilities=capabilities, address=sender, registered_at=at)
+        record = DeviceRecord(capabilities=capabilities, address=sender, registered_at=at, last_seen=at)
         previous = self._devices.get(capabilities.device_id)
         if previous is not None:
             record.status = previous.status
@@ -66,6 +70,8 @@ class DeviceRegistry:
             raise MessageRefused(f"device {device_id} is not registered", "device_id")
         if function is not None and not record.capabilities.supports(function):
             raise MessageRefused(f"device {device_id} did not declare {function.value}", "device_id")
+        if self._now is not None:
+            record.last_seen = self._now()
         return record
 
     def get(self, device_id: str) -> DeviceRecord | None:

@@ -203,10 +203,12 @@ class HomeDeviceAgent(ABC):
 
     async def power_off(self) -> None:
         """Stop and leave the bus."""
-        tasks = list(self._background)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Cancel until every task is done: on Python 3.11 a cancel that meets a reply arriving at the same
+        # instant can be swallowed by asyncio.wait_for inside Endpoint.deliver (the report loop would go on).
+        while tasks := [task for task in self._background if not task.done()]:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=1.0)
         self.power.set(self.clock.now(), 0.0)
         await self.endpoint.close()
 

@@ -1,0 +1,142 @@
+"""Heartbeat with the home's devices and the CEM's alive status (story JWG11; TR Table 1 "alive", JWG2042).
+
+"CEM and devices exchange regular status messages. If one is missed, the CEM sends a status request. No reply
+or an abnormal status → warning to an advanced display, and optionally to a third party (service provider)."
+
+* Every message a registered device sends the CEM (or an answer to it) counts as its heartbeat
+  (:attr:`~flexcem.cem.registry.DeviceRecord.last_seen`). A device heard of for longer than
+  ``settings.grid.heartbeat_interval`` + ``heartbeat_grace`` has **missed** its heartbeat: the CEM asks it for
+  its status. An answer (even "unsupported": the device is there) settles it, unless the status is abnormal
+  (a failed job); no answer or an abnormal status is **warned** about — on the user's display and, with
+  ``warnings_upstream``, to ``report_to`` as an :class:`~flexcem.model.AliveStatus` with the devices online.
+  One warning per silence; a device that speaks again is back online (journalled).
+* A device silent for longer than its declared ``failsafe_after`` has gone to its **fail-safe** behaviour
+  (it runs on its own): the CEM journals it and holds it out of its plans (they count on nothing from it)
+  until it speaks again, then re-plans.
+* An :class:`~flexcem.model.AliveRequest` from a grid actor (a tariff source, a ``report_to`` actor or the
+  meter) is answered with :class:`~flexcem.model.AliveStatus`: devices online of devices registered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from flexcem.bus import Endpoint, MessageRefused
+from flexcem.cem.alerts import Alerts
+from flexcem.cem.status_service import StatusService
+from flexcem.model import AliveRequest, AliveStatus, DeviceState, DeviceStatus, Envelope, parse_address
+
+if TYPE_CHECKING:
+    from flexcem.cem.manager import CustomerEnergyManager
+
+__all__ = ["CHECK_EVERY", "Heartbeat"]
+
+CHECK_EVERY = timedelta(minutes=1)
+"""How often the CEM looks for missed heartbeats."""
+
+
+class Heartbeat:
+    """Missed heartbeats, warnings, fail-safe devices and the alive status."""
+
+    def __init__(self, cem: CustomerEnergyManager, endpoint: Endpoint, alerts: Alerts, status: StatusService) -> None:
+        self._cem = cem
+        self._endpoint = endpoint
+        self._alerts = alerts
+        self._status = status
+        self.up_since = cem.clock.now()
+        self.missed: set[str] = set()
+        """Devices whose heartbeat was missed and that did not answer the status request since."""
+        self.failsafe: set[str] = set()
+        """Devices taken to be in their fail-safe state."""
+        self.requests: list[tuple[datetime, str, bool]] = []
+        """(when, device, answered normally) of every heartbeat status request."""
+        endpoint.on(AliveRequest, self._on_alive_request)
+
+    @property
+    def devices_online(self) -> int:
+        """Registered devices that did not miss their heartbeat."""
+        return sum(1 for record in self._cem.registry.records() if record.device_id not in self.missed)
+
+    def alive_status(self, request_id: str | None = None) -> AliveStatus:
+        """The CEM's alive status now."""
+        now = self._cem.clock.now()
+        return AliveStatus(
+            cem_id=parse_address(self._endpoint.address).name,
+            at=now,
+            up_since=min(self.up_since, now),
+            devices_online=self.devices_online,
+            devices_total=len(self._cem.registry),
+            request_id=request_id,
+        )
+
+    async def _on_alive_request(self, request: AliveRequest, envelope: Envelope) -> AliveStatus:
+        grid = self._cem.settings
+        allowed = {*grid.tariff_sources, *grid.grid.report_to, *([grid.grid.meter] if grid.grid.meter else [])}
+        if envelope.sender not in allowed:
+            raise MessageRefused(f"{envelope.sender} may not ask this CEM for its alive status", "from")
+        return self.alive_status(request.request_id)
+
+    async def run(self) -> None:
+        """Check the devices every :data:`CHECK_EVERY`."""
+        while True:
+            await self._cem.clock.sleep(CHECK_EVERY.total_seconds())
+            await self.check()
+
+    async def check(self) -> None:
+        """One round: back online, missed heartbeats (status request, warning) and fail-safe devices."""
+        cem, now = self._cem, self._cem.clock.now()
+        settings = cem.settings.grid
+        due_after = settings.heartbeat_interval + settings.heartbeat_grace
+        for record in cem.registry.records():
+            device_id = record.device_id
+            last = record.last_seen or record.registered_at
+            silent = now - last
+            if silent <= due_after:
+                if device_id in self.missed or device_id in self.failsafe:
+                    self._back(device_id)
+                continue
+            failsafe_after = record.capabilities.failsafe_after
+            if failsafe_after is not None and silent > failsafe_after and device_id not in self.failsafe:
+                self._to_failsafe(device_id, last, failsafe_after)
+            if device_id in self.missed:
+                continue
+            answer = await self._status.poll(device_id)
+            answered = answer is not None or (record.last_seen is not None and record.last_seen > last)
+            abnormal = isinstance(answer, DeviceStatus) and answer.state is DeviceState.FAILED
+            self.requests.append((cem.clock.now(), device_id, answered and not abnormal))
+            if answered and not abnormal:
+                cem.note(f"{device_id} missed its heartbeat and answered the status request")
+                continue
+            self.missed.add(device_id)
+            why = "reports a failure" if abnormal else f"does not answer (silent since {self._time(last)})"
+            await self._alerts.alert(
+                "heartbeat",
+                device_id,
+                f"{device_id} missed its heartbeat and {why}",
+                self.alive_status(),
+                upstream=settings.warnings_upstream,
+            )
+
+    def _to_failsafe(self, device_id: str, last: datetime, after: timedelta) -> None:
+        cem = self._cem
+        self.failsafe.add(device_id)
+        cem.home.dispatcher.held_until[device_id] = last.replace(year=last.year + 100)
+        cem.note(
+            f"{device_id} silent since {self._time(last)}, past its fail-safe time of {after}: taken to run on its "
+            "own fail-safe behaviour; left out of the plans"
+        )
+        cem.request_replan(f"{device_id} in fail-safe")
+
+    def _back(self, device_id: str) -> None:
+        cem = self._cem
+        self.missed.discard(device_id)
+        cem.note(f"{device_id} is back online")
+        if device_id in self.failsafe:
+            self.failsafe.discard(device_id)
+            if device_id not in cem.emergency.standby:
+                cem.home.dispatcher.held_until.pop(device_id, None)
+            cem.request_replan(f"{device_id} back from fail-safe")
+
+    def _time(self, instant: datetime) -> str:
+        return self._cem.settings.clock_time(instant, True)
