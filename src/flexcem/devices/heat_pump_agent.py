@@ -123,16 +123,10 @@ class HeatPumpAgent(HomeDeviceAgent):
         return None
 
     def _apply_command(self, command: SimpleCommand) -> str | None:
-        if command.command is CommandKind.ON:
-            self.enabled = True
-        elif command.command is CommandKind.OFF:
-            self.enabled = False
-            self.schedules.clear()
-        elif command.command is CommandKind.START:
-            self.enabled = self.model.boost = True
-        else:
-            return f"{command.command.value} is not supported by a heat pump"
-        return None
+        def boost() -> None:
+            self.model.boost = True
+
+        return self._switch_heater(command, boost, "a heat pump")
 
     async def _on_hot_water_request(self, request: HotWaterRequest, envelope: Envelope) -> SettingResult:
         self._check_for_me(request.device_id, envelope)

@@ -21,7 +21,7 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -317,6 +317,21 @@ class HomeDeviceAgent(ABC):
             state=self._device_state(),
             reason=reason,
         )
+
+    def _switch_heater(self, command: SimpleCommand, heat_now: Callable[[], None], what: str) -> str | None:
+        """ON and OFF (which also drops the CEM's schedules) for a heater with an ``enabled`` flag; START heats
+        at once through ``heat_now``; anything else is refused, naming ``what`` the device is."""
+        if command.command is CommandKind.ON:
+            self.enabled = True
+        elif command.command is CommandKind.OFF:
+            self.enabled = False
+            self.schedules.clear()
+        elif command.command is CommandKind.START:
+            self.enabled = True
+            heat_now()
+        else:
+            return f"{command.command.value} is not supported by {what}"
+        return None
 
     def _check_for_me(self, device_id: str, envelope: Envelope) -> None:
         if device_id != self.device_id:

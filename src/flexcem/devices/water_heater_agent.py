@@ -99,16 +99,10 @@ class WaterHeaterAgent(HomeDeviceAgent):
         return self._result("WaterHeaterSettings", None)
 
     def _apply_command(self, command: SimpleCommand) -> str | None:
-        if command.command is CommandKind.ON:
-            self.enabled = True
-        elif command.command is CommandKind.OFF:
-            self.enabled = False
-            self.schedules.clear()
-        elif command.command is CommandKind.START:
-            self.enabled = self.model.heating = True
-        else:
-            return f"{command.command.value} is not supported by a water heater"
-        return None
+        def heat() -> None:
+            self.model.heating = True
+
+        return self._switch_heater(command, heat, "a water heater")
 
     def _advance(self, now: datetime, dt_h: float) -> float:
         draw = self.data.value_at(self.data.dhw_demand_w, now)
