@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flexcem.bus import Endpoint, MessageRefused
+from flexcem.cem.disaster import DisasterProgram
 from flexcem.cem.grid_signals import Refused, check_source, multicast
 from flexcem.cem.threshold_control import send_command
 from flexcem.model import (
@@ -41,6 +42,7 @@ from flexcem.model import (
     Envelope,
     PowerFlow,
     SimpleCommand,
+    TimeWindow,
 )
 from flexcem.planner import LimitSlot
 
@@ -70,6 +72,10 @@ class _Emergency:
     level: AlertLevel
     until: datetime | None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    disaster: bool = False
+    """Whether the user's disaster plan runs for it (story JWG21)."""
+    blackout: TimeWindow | None = None
+    called_off: bool = False
 
 
 class EmergencyControl:
@@ -82,6 +88,9 @@ class EmergencyControl:
         self.standby: dict[str, CommandKind] = {}
         """Devices in standby and the command that put them there."""
         self.commands: list[StandbyCommand] = []
+        self.disaster = DisasterProgram(cem, endpoint)  # story JWG21
+        self.held_jobs: dict[str, datetime] = {}
+        """Jobs not yet started whose start the emergency holds back, and the instant they wait for."""
         endpoint.on(EmergencySignal, self._on_signal)
         endpoint.on(EmergencyEnd, self._on_end)
 
@@ -100,8 +109,12 @@ class EmergencyControl:
         key = f"emergency {signal.emergency_id}"
         if key in self.active:
             return None
-        emergency = _Emergency(key, signal.level, ends)
+        preset = cem.settings.grid.disaster
+        disaster = signal.level is AlertLevel.SEVERE and preset.auto_execute and not self.disaster.active
+        emergency = _Emergency(key, signal.level, ends, disaster=disaster, blackout=signal.blackout)
         self.active[key] = emergency
+        if self.disaster.active and signal.blackout is not None:
+            self.disaster.on_cut(signal.blackout)  # JWG21 (c): power-cut information during the disaster plan
         cem.note(
             f"{signal.level.value} emergency {signal.emergency_id} from {envelope.sender} at "
             f"{cem.settings.clock_time(signal.start)}" + (f" until {cem.settings.clock_time(ends)}" if ends else "")
@@ -113,8 +126,9 @@ class EmergencyControl:
             cem.request_replan(
                 f"power cut {cem.settings.clock_time(window.start)}–{cem.settings.clock_time(window.end)}"
             )
-        if signal.start > now:
-            emergency.tasks.append(asyncio.create_task(self._enter_at(key, signal.start)))
+        begin = max(signal.start, now) + preset.delay if disaster else signal.start  # JWG21: acts at alert + n
+        if begin > now:
+            emergency.tasks.append(asyncio.create_task(self._enter_at(key, begin)))
         else:
             await self.enter(key)
         if ends is not None:
@@ -141,6 +155,7 @@ class EmergencyControl:
             if multicast(envelope):
                 return None
             raise MessageRefused(f"no emergency {end.emergency_id!r} in force", "emergency_id")
+        self.active[key].called_off = True  # JWG21 (d)
         if end.at > self._cem.clock.now():
             self.active[key].tasks.append(asyncio.create_task(self._leave_at(key, end.at)))
         else:
@@ -168,7 +183,9 @@ class EmergencyControl:
         cem = self._cem
         emergency = self.active.setdefault(key, _Emergency(key, level or AlertLevel.NORMAL, None))
         cem.emergency_active = True
-        exempt = set(cem.settings.grid.emergency_exempt)
+        exempt = set(cem.settings.grid.emergency_exempt) | self.disaster.exempt()
+        if emergency.disaster:
+            exempt |= set(cem.settings.grid.disaster.priority)
         jobs: list[tuple[str, str, CommandKind]] = []
         for record in cem.registry.records():
             capabilities = record.capabilities
@@ -191,6 +208,30 @@ class EmergencyControl:
             + (f", {', '.join(failed)} did not answer as asked" if failed else "")
             + (f"; exempt: {', '.join(sorted(exempt))}" if exempt else "")
         )
+        self._hold_jobs(key, emergency.until, exempt)
+        if emergency.disaster and not self.disaster.active:
+            await self.disaster.run(key)
+            if emergency.blackout is not None:
+                self.disaster.on_cut(emergency.blackout)
+
+    def _hold_jobs(self, key: str, until: datetime | None, exempt: set[str]) -> None:
+        """Appliances that wait for a planned start do not start in the emergency: their start is held back to
+        its end (when known), at most to their latest start (the user's deadline is kept)."""
+        cem = self._cem
+        now = cem.clock.now()
+        held = []
+        for job in cem.jobs.movable():
+            if job.device_id in exempt or job.offer_id in self.held_jobs or job.offer.latest_start <= now:
+                continue
+            wait = min(until or _forever(now), job.offer.latest_start)
+            if job.not_before is not None and job.not_before >= wait:
+                continue
+            job.not_before = wait
+            self.held_jobs[job.offer_id] = wait
+            held.append(f"{job.device_id} until {cem.settings.clock_time(wait)}")
+        if held:
+            cem.note(f"{key}: planned starts held back: {', '.join(held)}")
+            cem.request_replan(f"{key}: planned starts held back")
 
     async def _command(self, device_id: str, address: str, command: CommandKind) -> bool:
         reason = "grid emergency" if command is not CommandKind.RESUME and command is not CommandKind.ON else None
@@ -206,6 +247,11 @@ class EmergencyControl:
         emergency = self.active.pop(key, None)
         if emergency is None:
             return
+        if self.disaster.key == key:
+            if emergency.called_off:
+                await self.disaster.call_off()
+            else:
+                self.disaster.release()
         current = asyncio.current_task()
         for task in emergency.tasks:
             if task is not current:
@@ -215,6 +261,11 @@ class EmergencyControl:
             cem.note(f"{key} over; {', '.join(self.active)} still in force")
             return
         cem.emergency_active = False
+        for offer_id, wait in self.held_jobs.items():
+            job = cem.jobs.get(offer_id)
+            if job is not None and job.not_before == wait:
+                job.not_before = None
+        self.held_jobs.clear()
         devices, self.standby = self.standby, {}
         dispatcher = cem.home.dispatcher
         for device_id in devices:

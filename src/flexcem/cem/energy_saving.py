@@ -47,6 +47,8 @@ class EnergySaving:
             return refuse(cem, envelope, refusal, reject)
         if request.request_id in self.answers:
             return self.answers[request.request_id]
+        if cem.emergency.disaster.active:
+            await cem.emergency.disaster.on_saving()  # story JWG21 (b)
         await cem.settled()
         try:
             baseline = plan_window(cem.plan, request.start, request.end)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 
 from pydantic import Field
 
-from flexcem.model import Address, FlexModel, Identifier, PositiveDuration
+from flexcem.model import Address, FlexModel, Identifier, NonNegativeDuration, PositiveDuration
 
-__all__ = ["FlexPermission", "GridSettings", "StatusGrant"]
+__all__ = [
+    "DirectControlGrant",
+    "DirectControlKind",
+    "DisasterSettings",
+    "FlexPermission",
+    "GridSettings",
+    "StatusGrant",
+]
 
 
 class FlexPermission(FlexModel):
@@ -32,6 +40,48 @@ class StatusGrant(FlexModel):
     def covers(self, device_id: str) -> bool:
         """Whether the grant covers ``device_id``."""
         return not self.devices or device_id in self.devices
+
+
+class DirectControlKind(StrEnum):
+    """The direct device controls of TR Table 1 the user may let the grid use (WGSP2121)."""
+
+    HEAT_PUMP_SHUT_OFF = "heat_pump_shut_off"
+    STORE_HEAT = "store_heat"
+    VAR_MODE = "var_mode"
+    VOLTAGE_SUPPORT = "voltage_support"
+    BATTERY_DISPATCH = "battery_dispatch"
+
+
+class DirectControlGrant(FlexModel):
+    """The user lets the grid use direct control ``control`` on ``devices`` (all suitable devices when empty)."""
+
+    control: DirectControlKind
+    devices: tuple[Identifier, ...] = Field(default=(), description="The devices it may control; none: all.")
+
+    def covers(self, device_id: str) -> bool:
+        """Whether the grant covers ``device_id``."""
+        return not self.devices or device_id in self.devices
+
+
+class DisasterSettings(FlexModel):
+    """The user's disaster preset (story JWG21): top-priority water heaters and batteries, run on a power alert."""
+
+    auto_execute: bool = Field(default=False, description="Run the disaster plan on a severe power alert.")
+    water_heaters: tuple[Identifier, ...] = Field(default=(), description="Water heaters run with the preset.")
+    batteries: tuple[Identifier, ...] = Field(default=(), description="Batteries quick-charged.")
+    set_point_c: float = Field(default=90.0, gt=20.0, le=95.0, description="Water heaters' preset [°C].")
+    level_percent: float = Field(default=50.0, gt=0.0, le=100.0, description="Water heaters' preset level [%].")
+    delay: NonNegativeDuration = Field(
+        default=timedelta(0), description="n: the plan acts this long after the alert (JWG21: 10 AM + n)."
+    )
+    shutdown_lead: NonNegativeDuration = Field(
+        default=timedelta(minutes=5), description="The normal shutdown is done this long before an announced cut."
+    )
+
+    @property
+    def priority(self) -> tuple[str, ...]:
+        """Every top-priority device."""
+        return (*self.water_heaters, *self.batteries)
 
 
 class GridSettings(FlexModel):
@@ -69,6 +119,12 @@ class GridSettings(FlexModel):
     time_alarm_threshold: PositiveDuration = Field(
         default=timedelta(seconds=30), description="Clock difference to the meter that raises an alarm (2142)."
     )
+    direct_controls: tuple[DirectControlGrant, ...] = Field(
+        default=(), description="Direct device controls of TR Table 1 the user allows the grid (WGSP2121)."
+    )
+    disaster: DisasterSettings = Field(
+        default_factory=DisasterSettings, description="The disaster preset run on a severe power alert (JWG21)."
+    )
     tariff_prices: dict[Identifier, float] = Field(
         default_factory=dict, description="The tariff list {tariff id: price [currency/kWh]} of 2143."
     )
@@ -76,6 +132,10 @@ class GridSettings(FlexModel):
     def may_read(self, reader: str, device_id: str) -> bool:
         """Whether ``reader`` may read ``device_id``'s status and logs."""
         return any(grant.reader == reader and grant.covers(device_id) for grant in self.status_readers)
+
+    def allows(self, control: DirectControlKind, device_id: str) -> bool:
+        """Whether the user lets the grid use ``control`` on ``device_id``."""
+        return any(grant.control is control and grant.covers(device_id) for grant in self.direct_controls)
 
     def permission(self, device_id: str) -> FlexPermission | None:
         """The user's permission for ``device_id``, or ``None``."""

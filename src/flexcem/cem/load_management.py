@@ -20,19 +20,28 @@ The exchange of uc-market §2 from the CEM's side:
    period from the smart meter (``settings.grid.meter``) and sends the sender a
    :class:`~flexcem.model.LoadAdjustmentFeedback` with the achieved change against the baseline.
 
-Not done: ``increase`` of load and ``storage`` requests (the planner has no lower bound on import), ramps.
+**Increase and storage** (``increase`` of load, any change of ``storage``): the planner bounds import only from
+above, so the batteries the user allows carry them out directly (:mod:`flexcem.cem.storage_dispatch`): set
+points on top of their planned power, sent at the window's start, held out of the plans until the end. The
+answer is the change those set points give within the batteries' power and state-of-charge limits.
+
+**Ramps**: the change asked grows linearly over ``ramp_up`` from the start, and after the end fades linearly over
+``ramp_down`` (the limits, or the batteries' set points, stay on for that long, easing back to the plan's
+baseline); the answer and the feedback compare with what was asked slot by slot, ramp included.
+Not done: generation increase and storage limits (declined), water heaters for a load increase.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported, UnexpectedReply
 from flexcem.cem.grid_signals import PlanWindow, Refused, check_source, check_window, plan_window, refuse
 from flexcem.cem.power_reduction import ComfortRelaxation
+from flexcem.cem.storage_dispatch import StorageDispatch
 from flexcem.model import (
     AdjustmentAction,
     DeviceKind,
@@ -71,6 +80,40 @@ class LoadEvent:
     feedback: LoadAdjustmentFeedback | None = None
     stop: datetime | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    tail: PlanWindow | None = None
+    """The plan's slots in the ramp-down after the window, when there is one."""
+    setpoints: dict[str, list[float]] = field(default_factory=dict)
+    """Batteries' set points over the window and the ramp-down [W] (increase and storage requests)."""
+
+    @property
+    def by_storage(self) -> bool:
+        """Whether batteries carry it out directly (an increase of load, or any change of storage)."""
+        return self.request.action is AdjustmentAction.INCREASE or self.request.quantity is ManagedQuantity.STORAGE
+
+    @property
+    def sign(self) -> float:
+        """+1 when the change is down (reduce, limit), -1 when up (increase): change = sign × (before - after)."""
+        return -1.0 if self.request.action is AdjustmentAction.INCREASE else 1.0
+
+    @property
+    def until(self) -> datetime:
+        """When the event lets go of the site: the window's end plus the ramp-down covered by the plan."""
+        return self.tail.starts[-1] + self.tail.slot if self.tail else self.request.end
+
+    def factors(self) -> list[float]:
+        """The share of the change asked in each slot of the window: ramping up over ``ramp_up`` (at the slot's
+        middle), then 1."""
+        ramp, slot = self.request.ramp_up, self.baseline.slot
+        if ramp <= timedelta(0):
+            return [1.0] * len(self.baseline.starts)
+        return [min(1.0, max(0.0, (at + slot / 2 - self.request.start) / ramp)) for at in self.baseline.starts]
+
+    def tail_factors(self) -> list[float]:
+        """The share of the change still asked in each slot of the ramp-down (fading to 0)."""
+        if self.tail is None:
+            return []
+        ramp, end = self.request.ramp_down, self.request.end
+        return [max(0.0, 1.0 - (at + self.tail.slot / 2 - end) / ramp) for at in self.tail.starts]
 
     @property
     def key(self) -> str:
@@ -93,14 +136,34 @@ class LoadEvent:
         ``reduce`` the baseline less the amount, spread over the slots in proportion to what the allowed devices
         were planned to draw there (a soft limit per slot rewards no more than its own slot, so each slot is
         asked what its devices can give; on average the amount)."""
-        request, base = self.request, self.managed_w(self.baseline.site_w)
+        request, base, factors = self.request, self.managed_w(self.baseline.site_w), self.factors()
         if request.action is AdjustmentAction.LIMIT:
             if request.amount_w is not None:
-                return [request.amount_w] * len(base)
-            return [b * (request.amount_percent or 0.0) / 100.0 for b in base]
+                ceilings = [request.amount_w] * len(base)
+            else:
+                ceilings = [b * (request.amount_percent or 0.0) / 100.0 for b in base]
+            return [b - f * max(b - c, 0.0) for b, c, f in zip(base, ceilings, factors, strict=True)]
         total = self.amount_w(sum(base) / len(base)) * len(base)
         weights = self.weights if sum(self.weights) > 1.0 else [1.0] * len(base)
-        return [b - total * w / sum(weights) for b, w in zip(base, weights, strict=True)]
+        shares = [w * f for w, f in zip(weights, factors, strict=True)]
+        asked = total * sum(factors) / len(factors)  # the ramp asks less in its slots
+        return [b - asked * s / sum(shares) for b, s in zip(base, shares, strict=True)] if sum(shares) > 0 else base
+
+    def tail_targets_w(self) -> list[float]:
+        """The most the managed quantity may be in each slot of the ramp-down [W]: easing back to the baseline."""
+        if self.tail is None:
+            return []
+        base, window = self.managed_w(self.tail.site_w), self.managed_w(self.baseline.site_w)
+        change = max(0.0, sum(window) / len(window) - sum(self.targets_w()) / len(window))
+        if self.request.action is AdjustmentAction.LIMIT:
+            ceiling = max(self.targets_w())
+            return [b - f * max(b - ceiling, 0.0) for b, f in zip(base, self.tail_factors(), strict=True)]
+        return [b - f * change for b, f in zip(base, self.tail_factors(), strict=True)]
+
+    def asked_w(self) -> list[float]:
+        """The change asked in each slot of the window [W, in the requested direction], ramp included."""
+        base = self.managed_w(self.baseline.site_w)
+        return [self.amount_w(b) * f for b, f in zip(base, self.factors(), strict=True)]
 
     def amount_w(self, base_w: float) -> float:
         """The change asked for in a slot whose managed power is ``base_w`` [W]."""
@@ -115,6 +178,7 @@ class LoadManagement:
         self._cem = cem
         self._endpoint = endpoint
         self.events: dict[str, LoadEvent] = {}
+        self._storage = StorageDispatch(cem, endpoint)
         endpoint.on(LoadManagementRequest, self._on_request)
         endpoint.on(LoadAdjustmentEnd, self._on_end)
 
@@ -156,9 +220,16 @@ class LoadManagement:
                 return reject(refusal.reason)
             event = LoadEvent(request, envelope.sender, baseline, devices)
             event.weights = self._weights(event)
+            if request.ramp_down > timedelta(0):
+                try:
+                    event.tail = plan_window(cem.plan, request.end, request.end + request.ramp_down)
+                except Refused:
+                    cem.note(f"load management {request.event_id}: the plan does not cover the ramp-down")
         else:
             event.request, event.sender, event.devices = request, envelope.sender, devices
         self.events[request.event_id] = event
+        if event.by_storage:
+            event.setpoints = self._storage.setpoints(event)
         self._apply(event)
         cem.note(
             f"load management {request.event_id} r{request.revision} from {envelope.sender}: {request.action.value} "
@@ -167,23 +238,29 @@ class LoadManagement:
         )
         cem.request_replan(f"load management {request.event_id} r{request.revision}")
         await cem.settled()
-        event.response = self._answer(event)
+        event.response = self._storage.answer(event) if event.by_storage else self._answer(event)
         if event.task is None:
             event.task = asyncio.create_task(self._finish_at(event), name=f"load management {request.event_id}")
         cem.note(f"load management {request.event_id}: {event.response.status.value} ({event.response.reason or 'ok'})")
         return event.response
 
     def _declined(self, request: LoadManagementRequest) -> str | None:
-        if request.quantity is ManagedQuantity.STORAGE or (request.action is AdjustmentAction.INCREASE):
+        unsupported = (
+            request.quantity is ManagedQuantity.GENERATION and request.action is AdjustmentAction.INCREASE
+        ) or (request.quantity is ManagedQuantity.STORAGE and request.action is AdjustmentAction.LIMIT)
+        if unsupported:
             return f"{request.action.value} of {request.quantity.value} is not supported by this CEM"
         return self._cem.grid_state.declines(request)
 
     def _allowed(self, request: LoadManagementRequest) -> tuple[str, ...]:
         cem = self._cem
+        storage = request.action is AdjustmentAction.INCREASE or request.quantity is ManagedQuantity.STORAGE
         return tuple(
             p.device_id
             for p in cem.settings.grid.load_management
-            if cem.registry.get(p.device_id) is not None and request.window <= p.max_duration
+            if (record := cem.registry.get(p.device_id)) is not None
+            and request.window + request.ramp_down <= p.max_duration
+            and (not storage or record.capabilities.kind is DeviceKind.BATTERY)
         )
 
     def _weights(self, event: LoadEvent) -> list[float]:
@@ -199,7 +276,11 @@ class LoadManagement:
         cem, request = self._cem, event.request
         book = cem.reductions
         book.release(event.key)
-        book.hold(event.key, event.flow, event.baseline.limits(event.targets_w()))
+        if not event.by_storage:
+            limits = event.baseline.limits(event.targets_w())
+            if event.tail is not None:
+                limits += event.tail.limits(event.tail_targets_w())
+            book.hold(event.key, event.flow, limits)
         for device_id in event.devices:
             permission = cem.settings.grid.permission(device_id)
             record = cem.registry.get(device_id)
@@ -211,6 +292,8 @@ class LoadManagement:
         event.held = tuple(sorted(confirmed - set(event.devices)))
         for device_id in event.held:
             dispatcher.held_until[device_id] = max(dispatcher.held_until.get(device_id, request.end), request.end)
+        if event.setpoints:
+            self._storage.send_at_start(event)
 
     def _answer(self, event: LoadEvent) -> LoadManagementResponse:
         request, plan = event.request, self._cem.plan
@@ -234,7 +317,7 @@ class LoadManagement:
             and (after := planned.device_w(plan, d)) is not None
             and any(abs(a - b) > 10.0 for a, b in zip(after, before, strict=True))
         )
-        asked = sum(event.amount_w(b) for b in base) / len(base)
+        asked = sum(event.asked_w()) / len(base)
         tolerance = 5.0 + 0.01 * asked
         if request.action is AdjustmentAction.LIMIT:
             ceiling = max(event.targets_w())
@@ -292,13 +375,23 @@ class LoadManagement:
         for device_id in event.held:
             if dispatcher.held_until.get(device_id) == event.request.end:
                 dispatcher.held_until.pop(device_id, None)
+        for device_id in event.setpoints:
+            if dispatcher.held_until.get(device_id) == event.until:
+                dispatcher.held_until.pop(device_id, None)
+                for key in [k for k in dispatcher.confirmed if k[0] == device_id]:
+                    del dispatcher.confirmed[key]
         cem.request_replan(f"load management {event.request.event_id} over")
 
     async def _finish_at(self, event: LoadEvent) -> None:
         stop = event.stop or event.request.end
         await self._cem.clock.sleep_until(stop)
         event.stop = stop
-        self._release(event)
+        ramping_down = event.tail is not None and stop == event.request.end
+        if not ramping_down:
+            self._release(event)
+        elif not event.by_storage:  # only the ramp-down's limits stay
+            assert event.tail is not None
+            self._cem.reductions.hold(event.key, event.flow, event.tail.limits(event.tail_targets_w()))
         event.feedback = await self._feedback(event, stop)
         try:
             await self._endpoint.send(event.sender, event.feedback)
@@ -308,6 +401,9 @@ class LoadManagement:
             f"load management {event.request.event_id}: achieved {event.feedback.achieved_change_w:.0f} W, "
             f"feedback sent to {event.sender}"
         )
+        if ramping_down:
+            await self._cem.clock.sleep_until(event.until)
+            self._release(event)
 
     async def _feedback(self, event: LoadEvent, stop: datetime) -> LoadAdjustmentFeedback:
         request, baseline = event.request, event.baseline
@@ -324,8 +420,9 @@ class LoadManagement:
         metered = [_average(curve, s.start, s.end) for s in slots]
         base = event.managed_w([s.power_w for s in slots])
         seen = event.managed_w(metered)
-        achieved = sum((b - m) * w for b, m, w in zip(base, seen, weights, strict=True)) / sum(weights)
-        asked = sum(event.amount_w(b) * w for b, w in zip(base, weights, strict=True)) / sum(weights)
+        achieved = event.sign * sum((b - m) * w for b, m, w in zip(base, seen, weights, strict=True)) / sum(weights)
+        factors = event.factors()
+        asked = sum(event.amount_w(b) * f * w for b, f, w in zip(base, factors, weights, strict=False)) / sum(weights)
         if reason is None and request.action is not AdjustmentAction.LIMIT and achieved < asked - 5.0:
             reason = f"{achieved:.0f} W of the {asked:.0f} W asked: all the allowed devices could do"
         return LoadAdjustmentFeedback(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,6 +108,9 @@ class CustomerEnergyManager:
         """The latest plans with the instant each was adopted (to compare what was planned with what ran)."""
         self.base_load_forecast: PowerSeries | None = None
         self.journal: list[JournalEntry] = []
+        self.on_change: list[Callable[[str], None]] = []
+        """Called with what changed (``journal``, ``status``, ``plan``, ``proposal``, ``prices``) after each change
+        of the CEM's state, synchronously (the service persists it: TR JWG3102 "restart in the same state")."""
         self._dispatcher = Dispatcher(endpoint, self.settings, self.note)
         self._replan = asyncio.Event()
         self._reasons: list[str] = []
@@ -140,6 +144,7 @@ class CustomerEnergyManager:
             self.note,
         )
         self.grid_side = GridFacing(self, endpoint)  # metering, time sync, status and logs, heartbeat, alerts
+        self.consumption = self.grid_side.consumption  # JWG10, JWG12: history(), forecast(), yearly_cost()
         endpoint.on(DeviceRegistration, self._on_registration)
         endpoint.on(FlexibleStartOffer, self._on_flexible_start)
         endpoint.on(ChargingSessionOffer, self._on_charging_session)
@@ -169,6 +174,7 @@ class CustomerEnergyManager:
             for task in pending:
                 task.cancel()
             await asyncio.wait(pending, timeout=1.0)
+        self.grid_side.stopped()  # JWG3102: a stop on purpose is no power loss
         await self.endpoint.close()
 
     def _time(self, instant: datetime, with_day: bool = False) -> str:
@@ -189,6 +195,12 @@ class CustomerEnergyManager:
     def note(self, text: str) -> None:
         self.journal.append(JournalEntry(self.clock.now(), text))
         log.info("%s: %s", self.endpoint.address, text)
+        self.changed("journal")
+
+    def changed(self, what: str) -> None:
+        """Tell every :attr:`on_change` hook that ``what`` changed."""
+        for hook in self.on_change:
+            hook(what)
 
     # ------------------------------------------------------------------------------------------- inbound
 
@@ -241,6 +253,7 @@ class CustomerEnergyManager:
         if record.status is not None and status.at < record.status.at:
             return
         record.status = status
+        self.changed("status")
         self.grid_side.status.remember(status)
         self.grid_side.metering.check_device(record, status)
         job = self.jobs.get(status.offer_id) if status.offer_id else None
@@ -341,10 +354,12 @@ class CustomerEnergyManager:
         self.plan_history.append((self.clock.now(), plan))
         self.consumption_cap.check(plan)
         self.grid_side.metering.check_plan(plan)
+        self.changed("plan")
 
     def propose(self, plan: Plan, jobs: list[JobRecord], home: HomePlan | None = None) -> PlanProposal:
         """Keep ``plan`` as the proposal the user must commit (JWG1110)."""
         self.proposal = PlanProposal(f"proposal-{self.plans_made}", plan, jobs, self.clock.now(), home=home)
+        self.changed("proposal")
         self.note(f"{self.proposal.proposal_id} waits for the user's commit; nothing is sent before it")
         return self.proposal
 

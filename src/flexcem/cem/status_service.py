@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,8 @@ class StatusService:
         """The latest status each device reported or answered (a ``DeviceStatus`` or its kind's)."""
         self.answered: list[tuple[datetime, str, str, str]] = []
         """(when, requester, device, how: "memory", "polled", "log", "unreachable") of every answer."""
+        self.listeners: list[Callable[[FlexModel], None]] = []
+        """Called with every status kept (the consumption history, JWG10)."""
         for status_type in KIND_STATUSES:
             endpoint.on(status_type, self._on_kind_status)
         endpoint.on(StatusRequest, self._on_status_request)
@@ -74,6 +77,8 @@ class StatusService:
         known = self.latest.get(device_id)
         if known is None or _field(known, "at") <= _field(status, "at"):
             self.latest[device_id] = status
+            for listener in self.listeners:
+                listener(status)
 
     async def _on_kind_status(self, status: Any, envelope: Envelope) -> None:
         self._cem.registry.require(status.device_id, envelope.sender)

@@ -16,15 +16,21 @@ from flexcem.bus import Endpoint
 from flexcem.devices.home_agent import HomeDeviceAgent
 from flexcem.devices.home_data import HomeData
 from flexcem.devices.pv import DEFAULT_PV, PvGenerator, pv_forecast_series
+from flexcem.devices.reactive_power import ReactivePowerControl
 from flexcem.model import (
     CommandKind,
     DeviceCapabilities,
+    DeviceFunction,
     DeviceKind,
+    DirectControlResult,
+    Envelope,
     GenerationForecast,
     PowerSetpointSchedule,
     PvLog,
     PvStatus,
     SimpleCommand,
+    VarModeInformation,
+    VoltageSupportRequest,
 )
 from flexcem.model.home_parameters import PvParameters
 
@@ -55,12 +61,44 @@ class PvAgent(HomeDeviceAgent):
         self.generated_w = 0.0
         self.exported_w = 0.0
         self._scheduled_limit = False
+        p = self.generator.parameters
+        self.reactive = ReactivePowerControl(p.inverter_ac_max_w or p.nominal_power_w)
+        """The grid's VAR mode and voltage support (TR Table 1), followed by the inverter."""
+        endpoint.on(VarModeInformation, self._on_var_mode)
+        endpoint.on(VoltageSupportRequest, self._on_voltage_support)
 
     def capabilities(self) -> DeviceCapabilities:
-        """Generation with curtailment commands, status and log."""
+        """Generation with curtailment commands, reactive-power control, status and log."""
         p = self.generator.parameters
         commands = (CommandKind.ON, CommandKind.OFF, CommandKind.INCREASE, CommandKind.DECREASE)
-        return self._declare("pv-sim", commands if p.curtailable else (), p.inverter_ac_max_w or p.nominal_power_w)
+        declared = self._declare("pv-sim", commands if p.curtailable else (), p.inverter_ac_max_w or p.nominal_power_w)
+        return declared.model_copy(update={"functions": (*declared.functions, DeviceFunction.REACTIVE_POWER)})
+
+    @property
+    def reactive_power_var(self) -> float:
+        """Reactive power now [var]: + supplied, − absorbed."""
+        return self.reactive.reactive_power_var(self.clock.now(), self.generated_w)
+
+    async def _on_var_mode(self, info: VarModeInformation, envelope: Envelope) -> DirectControlResult:
+        self._check_for_me(info.device_id or self.device_id, envelope)
+        reason = self.reactive.take_mode(info)
+        self._event(f"VAR mode {info.mode.value} ({info.control_id}): {reason or 'taken'}")
+        return self._control_result(info.control_id, "VarModeInformation", reason)
+
+    async def _on_voltage_support(self, request: VoltageSupportRequest, envelope: Envelope) -> DirectControlResult:
+        self._check_for_me(self.device_id, envelope)
+        reason = self.reactive.take_support(request)
+        self._event(f"voltage support {request.request_id}: {reason or 'taken'}")
+        return self._control_result(request.request_id, "VoltageSupportRequest", reason)
+
+    def _control_result(self, ref: str, control_type: str, reason: str | None) -> DirectControlResult:
+        return DirectControlResult(
+            ref=ref,
+            control_type=control_type,
+            success=reason is None,
+            devices=(self.device_id,) if reason is None else (),
+            reason=reason,
+        )
 
     def description(self) -> GenerationForecast:
         """The next 24 h of forecast output (as far as the data reaches)."""

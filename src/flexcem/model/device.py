@@ -56,6 +56,8 @@ class DeviceFunction(StrEnum):
     STATUS_REPORT = "status_report"
     LOG_REPORT = "log_report"
     POWER_MEASUREMENT = "power_measurement"
+    REACTIVE_POWER = "reactive_power"
+    """An inverter that takes VAR modes and voltage-support requests (TR Table 1, WGSP2121)."""
     TEMPERATURE_PROFILE = "temperature_profile"
 
 
