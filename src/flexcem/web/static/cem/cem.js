@@ -1,0 +1,366 @@
+/* The household's dashboard: devices, today's plan against prices and PV, events, savings, and the buttons
+ * a person clicks (commit the proposal, start now, postpone, change the objective). Talks only to /api. */
+(function () {
+  "use strict";
+
+  var TOKEN_KEY = "flexcem-cem-token";
+  var REFRESH_MS = 5000;
+  var state = { currency: "", proposalId: null, timer: null, token: null, objectiveChosen: false, devicesKey: null };
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  function token() {
+    try {
+      return window.localStorage.getItem(TOKEN_KEY) || state.token;
+    } catch (e) {
+      return state.token; // storage disabled: the token lasts for this page only
+    }
+  }
+
+  function errorText(body, status) {
+    if (body && Array.isArray(body.detail)) {
+      return body.detail
+        .map(function (d) {
+          var loc = (d.loc || []).filter(function (part) {
+            return part !== "body" && part !== "path" && part !== "query";
+          });
+          return (loc.length ? loc.join(".") + ": " : "") + d.msg;
+        })
+        .join("; ");
+    }
+    if (body && body.detail) return String(body.detail);
+    return "HTTP " + status;
+  }
+
+  function api(method, path, body) {
+    var headers = { Accept: "application/json" };
+    var t = token();
+    if (t) headers.Authorization = "Bearer " + t;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch("/api" + path, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      if (response.status === 401) {
+        showLogin();
+        throw new Error("the access token is missing or wrong");
+      }
+      return response
+        .json()
+        .catch(function () {
+          return null;
+        })
+        .then(function (data) {
+          if (!response.ok) {
+            var error = new Error(errorText(data, response.status));
+            error.status = response.status;
+            throw error;
+          }
+          return data;
+        });
+    });
+  }
+
+  function showLogin() {
+    $("login").hidden = false;
+    $("dashboard").hidden = true;
+  }
+
+  function say(id, text, ok) {
+    var node = $(id);
+    node.textContent = text;
+    node.className = "message " + (ok ? "ok" : "error");
+  }
+
+  function clock(iso) {
+    if (!iso) return "–";
+    var d = new Date(iso);
+    var today = new Date();
+    var hm = FlexCharts.timeLabel(d.getTime(), false);
+    return d.toDateString() === today.toDateString() ? hm : FlexCharts.timeLabel(d.getTime(), true);
+  }
+
+  function money(value) {
+    if (value === null || value === undefined) return "–";
+    if (Math.abs(value) < 0.005) value = 0;
+    return value.toFixed(2) + " " + state.currency;
+  }
+
+  function cell(row, text, cls) {
+    var td = document.createElement("td");
+    if (cls) td.className = cls;
+    if (text instanceof Node) td.appendChild(text);
+    else td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function button(label, onClick, cls) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    if (cls) b.className = cls;
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      Promise.resolve(onClick()).finally(function () {
+        b.disabled = false;
+      });
+    });
+    return b;
+  }
+
+  function act(deviceId, path, body, label) {
+    return api("POST", "/devices/" + encodeURIComponent(deviceId) + path, body)
+      .then(function (result) {
+        say("device-message", result.message, result.done);
+        return refresh();
+      })
+      .catch(function (error) {
+        say("device-message", label + " " + deviceId + ": " + error.message, false);
+      });
+  }
+
+  function renderDevices(devices) {
+    var key = JSON.stringify(devices);
+    if (key === state.devicesKey) return; // unchanged: keep the rows (and any button under the pointer)
+    state.devicesKey = key;
+    var body = $("devices").tBodies[0];
+    body.textContent = "";
+    devices.forEach(function (d) {
+      var row = document.createElement("tr");
+      row.dataset.device = d.device_id;
+      cell(row, d.device_id + " (" + d.kind.replace(/_/g, " ") + ")");
+      var badge = document.createElement("span");
+      var details = d.details || {};
+      var st = d.held_until
+        ? "held"
+        : d.status
+        ? d.status.state
+        : details.mode || (details.running === undefined ? (d.job ? d.job.phase : "registered") : details.running ? "running" : "idle");
+      badge.className = "badge " + st;
+      badge.textContent = st.replace(/_/g, " ");
+      cell(row, badge).className = "state";
+      var job = d.job;
+      var start = job && (job.confirmed_start || job.planned_start); // what the device will do
+      cell(row, job && job.started_at ? "started " + clock(job.started_at) : clock(start)).className = "planned";
+      var power = d.status
+        ? d.status.power_w
+        : details.power_w !== undefined
+        ? details.power_w
+        : details.generated_power_w !== undefined
+        ? -details.generated_power_w
+        : null;
+      cell(row, power === null ? "–" : power.toFixed(0), "num");
+      var buttons = document.createElement("div");
+      buttons.className = "row";
+      if (d.actions.indexOf("start_now") >= 0) {
+        buttons.appendChild(
+          button("Start now", function () {
+            return act(d.device_id, "/start-now", undefined, "start now");
+          })
+        );
+      }
+      if (d.actions.indexOf("postpone") >= 0) {
+        buttons.appendChild(
+          button("Postpone 1 h", function () {
+            return act(d.device_id, "/postpone", { by: "PT1H" }, "postpone");
+          })
+        );
+      }
+      if (d.actions.indexOf("dont_run") >= 0) {
+        buttons.appendChild(
+          button("Don't run", function () {
+            return act(d.device_id, "/override", { mode: "dont_run" }, "don't run");
+          })
+        );
+      }
+      if (d.actions.indexOf("release") >= 0) {
+        buttons.appendChild(
+          button("Plan again", function () {
+            return act(d.device_id, "/override", { mode: "release" }, "release");
+          })
+        );
+      }
+      cell(row, buttons);
+      body.appendChild(row);
+    });
+  }
+
+  function slotSeries(starts, values) {
+    return starts.map(function (s, i) {
+      return [s, values[i]];
+    });
+  }
+
+  function renderPlan(plan) {
+    var svg = $("plan-chart");
+    if (!plan) {
+      FlexCharts.lineChart(svg, [], { empty: "no plan yet" });
+      return;
+    }
+    var series = [{ name: "site", points: slotSeries(plan.slot_starts, plan.site_power_w), step: true, color: "#1d2330" }];
+    plan.devices.forEach(function (d) {
+      if (d.power_w.some(function (p) { return Math.abs(p) > 0.5; })) {
+        series.push({ name: d.device_id, points: slotSeries(plan.slot_starts, d.power_w), step: true });
+      }
+    });
+    if (plan.pv_forecast.length) {
+      series.push({
+        name: "PV forecast",
+        step: true,
+        color: "#e3a008",
+        points: plan.pv_forecast.map(function (p) { return [p.start, p.value]; }),
+      });
+    }
+    series.push({
+      name: "price",
+      axis: "right",
+      step: true,
+      color: "#d62728",
+      dash: "6 3",
+      points: slotSeries(plan.slot_starts, plan.price_per_kwh),
+    });
+    FlexCharts.lineChart(svg, series, {
+      yLabel: "power",
+      unit: "W",
+      rightLabel: "price",
+      rightUnit: plan.currency + "/kWh",
+      now: Date.now(),
+    });
+    $("plan-violations").textContent = plan.violations.length ? "Not met: " + plan.violations.join("; ") : "";
+  }
+
+  function renderProposal(proposal) {
+    var text = $("proposal-text");
+    var commit = $("commit-button");
+    if (proposal.pending) {
+      state.proposalId = proposal.proposal_id;
+      text.textContent = "Proposal " + proposal.proposal_id + " of " + clock(proposal.proposed_at) +
+        " waits for your commit: nothing is sent to the devices before it.";
+      commit.hidden = false;
+    } else {
+      state.proposalId = null;
+      commit.hidden = true;
+      text.textContent = proposal.committed_at
+        ? "Proposal " + proposal.proposal_id + " committed at " + clock(proposal.committed_at) + "."
+        : "The CEM carries its plans out as it makes them.";
+    }
+  }
+
+  function renderCost(cost) {
+    state.currency = cost.currency || state.currency;
+    $("plan-cost").textContent = money(cost.plan_total_cost);
+    $("plan-saving").textContent = money(cost.saving);
+    $("saving-basis").textContent = cost.saving_basis;
+    var body = $("costs").tBodies[0];
+    body.textContent = "";
+    cost.devices.forEach(function (d) {
+      var row = document.createElement("tr");
+      cell(row, d.device_id);
+      cell(row, money(d.planned_cost), "num");
+      cell(row, money(d.uncontrolled_cost), "num");
+      cell(row, money(d.saving), "num");
+      body.appendChild(row);
+    });
+  }
+
+  function renderEvents(page) {
+    var list = $("events");
+    list.textContent = "";
+    page.items.forEach(function (item) {
+      var li = document.createElement("li");
+      var time = document.createElement("time");
+      time.dateTime = item.at;
+      time.textContent = clock(item.at);
+      li.appendChild(time);
+      li.appendChild(document.createTextNode(item.text));
+      list.appendChild(li);
+    });
+  }
+
+  function refresh() {
+    return Promise.all([
+      api("GET", "/summary"),
+      api("GET", "/devices"),
+      api("GET", "/proposal"),
+      api("GET", "/plan").catch(function (error) {
+        if (error.status === 404) return null;
+        throw error;
+      }),
+      api("GET", "/cost"),
+      api("GET", "/events?limit=50"),
+    ])
+      .then(function (all) {
+        var summary = all[0];
+        $("cem-address").textContent = summary.address;
+        $("cem-time").textContent = clock(summary.now);
+        $("cem-zone").textContent = summary.timezone;
+        if (!state.objectiveChosen) $("objective").value = summary.objective; // keep what the person picked
+        state.currency = summary.currency || "";
+        renderCost(all[4]);
+        renderDevices(all[1]);
+        renderProposal(all[2]);
+        renderPlan(all[3]);
+        renderEvents(all[5]);
+        document.body.dataset.loaded = "true";
+      })
+      .catch(function (error) {
+        say("proposal-message", "cannot read the CEM: " + error.message, false);
+      });
+  }
+
+  $("commit-button").addEventListener("click", function () {
+    if (!state.proposalId) return;
+    var id = state.proposalId;
+    $("commit-button").disabled = true;
+    api("POST", "/proposal/commit", { proposal_id: id })
+      .then(function (result) {
+        say("proposal-message", "Committed " + result.proposal_id + ": the devices have their start times.", true);
+        return refresh();
+      })
+      .catch(function (error) {
+        say("proposal-message", "Commit failed: " + error.message, false);
+        return refresh();
+      })
+      .finally(function () {
+        $("commit-button").disabled = false;
+      });
+  });
+
+  $("objective").addEventListener("change", function () {
+    state.objectiveChosen = true;
+  });
+
+  $("objective-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var objective = $("objective").value;
+    api("PUT", "/preferences", { objective: objective })
+      .then(function (prefs) {
+        state.objectiveChosen = false;
+        say("objective-message", "Plans now aim at " + prefs.objective.replace(/_/g, " ") + ".", true);
+        return refresh();
+      })
+      .catch(function (error) {
+        say("objective-message", error.message, false);
+      });
+  });
+
+  $("login-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    state.token = $("token-input").value;
+    try {
+      window.localStorage.setItem(TOKEN_KEY, state.token);
+    } catch (e) {
+      /* storage disabled: state.token serves this page */
+    }
+    $("login").hidden = true;
+    $("dashboard").hidden = false;
+    refresh();
+  });
+
+  refresh();
+  state.timer = window.setInterval(refresh, REFRESH_MS);
+})();
