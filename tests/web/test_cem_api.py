@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import httpx
+import pytest
 from cem_fixtures import Furnished, field_of, run_api
 
 from flexcem.model import DeviceKind
@@ -70,6 +71,11 @@ def test_prices_forecast_and_history_cover_the_day_and_refuse_a_bad_interval_nam
         forecast = (await http.get("/api/forecast")).json()
         assert min(p["value"] for p in forecast["pv_forecast"]) < -1000
         assert forecast["planned_site_power"]
+        expected = {s.start: s.power_w for s in home.cem.consumption.forecast(48).slots}  # JWG10
+        consumption = forecast["consumption_forecast"]
+        assert consumption, "the CEM's consumption forecast is served"
+        for point in consumption:
+            assert point["value"] == pytest.approx(expected[datetime.fromisoformat(point["start"])])
 
         history = (await http.get("/api/history")).json()
         assert history["source"] == "cem-memory"
@@ -99,6 +105,7 @@ def test_cost_gives_each_planned_job_its_saving_against_starting_at_once() -> No
             assert abs(entry["saving"] - (entry["uncontrolled_cost"] - entry["planned_cost"])) < 1e-12
         assert by_id["battery"]["saving"] is None  # no known uncontrolled behaviour
         assert abs(cost["saving"] - sum(by_id[j]["saving"] for j in ("washer", "dishwasher"))) < 1e-12
+        assert cost["yearly_cost"] == pytest.approx(home.cem.consumption.yearly_cost())  # JWG12
 
     run_api(scenario)
 

@@ -231,16 +231,13 @@ class CemService:
 
     async def _serve_http(self, listen: str) -> None:
         """Serve the household's API and dashboard on ``listen`` (``HOST:PORT``) in this event loop."""
-        import uvicorn
-
         from flexcem.web.cem_app import create_cem_app  # the web package builds on the CEM, not the other way
+        from flexcem.web.serving import embedded_server
 
         assert self.cem is not None
         app = create_cem_app(self.cem, token=self.config.http.token, history=StoreHistory(self))
         host, _, port = listen.rpartition(":")
-        config = uvicorn.Config(app, host=host.strip("[]"), port=int(port), log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # the service handles the signals
+        self._server = embedded_server(app, host.strip("[]"), int(port))
         self._tasks.append(asyncio.create_task(self._server.serve(), name="cem http"))
 
 

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +118,9 @@ class _BadInput(Exception):
 async def _serve(args: argparse.Namespace, tokens: Any) -> int:
     from datetime import timedelta
 
-    import uvicorn
-
     from flexcem.grid.server import GridServer, OperatorError
     from flexcem.web.grid_app import create_grid_app
+    from flexcem.web.serving import embedded_server
 
     try:
         server = GridServer.open(
@@ -140,9 +137,7 @@ async def _serve(args: argparse.Namespace, tokens: Any) -> int:
         server.close()
         raise _BadInput(f"--bus {args.bus}: {error}") from None
     host, port = args.http
-    config = uvicorn.Config(create_grid_app(server, tokens), host=host, port=port, log_level=args.log_level,
-                            lifespan="off")
-    http = _Uvicorn(config)
+    http = embedded_server(create_grid_app(server, tokens), host, port, log_level=args.log_level)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, http.stop)
@@ -153,25 +148,3 @@ async def _serve(args: argparse.Namespace, tokens: Any) -> int:
         server.close()
         logging.getLogger("flexcem.grid.server").info("grid server %s stopped", server.address)
     return 0
-
-
-class _Uvicorn:
-    """uvicorn's server without its own signal handling (the loop's handlers stop it)."""
-
-    def __init__(self, config: Any) -> None:
-        import uvicorn
-
-        class Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self) -> Iterator[None]:
-                yield
-
-        self.server = Server(config)
-
-    def stop(self) -> None:
-        """Finish serving."""
-        self.server.should_exit = True
-
-    async def serve(self) -> None:
-        """Serve until stopped."""
-        await self.server.serve()

@@ -236,6 +236,11 @@ class ForecastOut(ApiModel):
     pv_forecast: list[SeriesPoint]
     base_load_forecast: list[SeriesPoint]
     planned_site_power: list[SeriesPoint]
+    consumption_forecast: list[SeriesPoint] = Field(
+        default_factory=list,
+        description="Site consumption forecast [W], hourly: the plan where it covers an hour, else the same hour "
+        "of the recent days (JWG10).",
+    )
 
 
 class DeviceCostOut(ApiModel):
@@ -256,6 +261,11 @@ class CostOut(ApiModel):
     devices: list[DeviceCostOut]
     saving: float | None = Field(description="Sum of the known savings of the planned jobs [currency].")
     saving_basis: str
+    yearly_cost: dict[str, float] = Field(
+        default_factory=dict,
+        description="Expected cost of each device per year [currency/year], from its metered history at the "
+        "tariff in force (JWG12).",
+    )
 
 
 class HistoryOut(ApiModel):

@@ -7,6 +7,7 @@ journal, metering) and changes nothing. Units as in :mod:`flexcem.web.cem_models
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -298,7 +299,14 @@ def forecast_out(cem: CustomerEnergyManager, start: datetime, end: datetime) -> 
         pv_forecast=series_points(generation_forecast(cem), start, end),
         base_load_forecast=series_points(base, start, end),
         planned_site_power=series_points(planned, start, end),
+        consumption_forecast=series_points(_consumption_forecast(cem, start, end), start, end),
     )
+
+
+def _consumption_forecast(cem: CustomerEnergyManager, start: datetime, end: datetime) -> list[PowerSlot]:
+    """The CEM's hourly consumption forecast from now to ``end`` (JWG10)."""
+    hours = math.ceil((end - max(start, cem.clock.now())).total_seconds() / 3600.0)
+    return list(cem.consumption.forecast(hours).slots) if hours > 0 else []
 
 
 def _cost_of(series: PowerSeries, book: PriceBook) -> float | None:
@@ -344,6 +352,7 @@ def cost_out(cem: CustomerEnergyManager) -> CostOut:
             devices=[],
             saving=None,
             saving_basis="no plan yet",
+            yearly_cost=cem.consumption.yearly_cost(),
         )
     plan = found[0]
     jobs = {job.device_id: job for job in cem.jobs.all() if job.phase in {JobPhase.OFFERED, JobPhase.SCHEDULED}}
@@ -371,6 +380,7 @@ def cost_out(cem: CustomerEnergyManager) -> CostOut:
         saving=sum(savings) if savings else None,
         saving_basis="planned jobs against starting each at its earliest start (no control); "
         "devices planned by set points have no known uncontrolled cost",
+        yearly_cost=cem.consumption.yearly_cost(),
     )
 
 
