@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from flexcem.bus import Endpoint
 from flexcem.devices import AirConditionerAgent, BatteryAgent, HeatPumpAgent, PvAgent, WaterHeaterAgent
@@ -13,7 +13,7 @@ from flexcem.devices.base_load import BaseLoad
 from flexcem.devices.home_agent import HomeDeviceAgent
 from flexcem.devices.home_data import HomeData
 from flexcem.devices.power_log import PowerLog
-from flexcem.devices.room import DEFAULT_ROOM, room_gains_w
+from flexcem.devices.room import DEFAULT_ROOM
 from flexcem.model import (
     DeviceCapabilities,
     DeviceFunction,
@@ -25,55 +25,18 @@ from flexcem.model import (
 )
 from flexcem.model.home_parameters import RoomParameters
 from flexcem.planner import Plan
-from flexcem.planner.devices.thermal_inputs import HeatSlot, TemperatureSlot
+from flexcem.sim.forecasts import DataForecasts as SimDataForecasts
 from home_harness import DATA, Home
 
 HOUR = timedelta(hours=1)
 A = TypeVar("A", bound=HomeDeviceAgent)
 
 
-class DataForecasts:
-    """:class:`flexcem.cem.HomeForecasts` from the CityLearn data the devices' physics runs on.
-
-    Outdoor temperature: the measured one (a perfect forecast), or with ``day_ahead=True`` the data's own
-    forecast made 24 h before each hour (``outdoor_dry_bulb_temperature_predicted_3`` of ``weather.csv``). Draws:
-    the building's ``dhw_demand``; gains: what its ``cooling_demand`` implies for the room (``room_gains_w``).
-    """
+class DataForecasts(SimDataForecasts):
+    """:class:`flexcem.sim.forecasts.DataForecasts` of the harness's building (``DATA``) by default."""
 
     def __init__(self, data: HomeData = DATA, room: RoomParameters = DEFAULT_ROOM, day_ahead: bool = False) -> None:
-        self.data = data
-        self.gains_w = room_gains_w(data, room)
-        self.day_ahead = day_ahead
-
-    def _hours(self, start: datetime, end: datetime) -> range:
-        return range(self.data.index(start), self.data.index(end - timedelta(microseconds=1)) + 1)
-
-    def outdoor_temperature(self, start: datetime, end: datetime) -> Sequence[TemperatureSlot]:
-        """Hourly outdoor temperature [°C]."""
-        rows = self.data.outdoor_forecast_c
-        return [
-            TemperatureSlot(
-                start=self.data.start + k * HOUR,
-                duration=HOUR,
-                temperature_c=float(rows[2][k - 24] if self.day_ahead and k >= 24 else self.data.outdoor_c[k]),
-            )
-            for k in self._hours(start, end)
-        ]
-
-    def _heat(self, series: Any, start: datetime, end: datetime) -> list[HeatSlot]:
-        return [
-            HeatSlot(start=self.data.start + k * HOUR, duration=HOUR, heat_w=float(series[k]))
-            for k in self._hours(start, end)
-        ]
-
-    def hot_water_draws(self, device_id: str, start: datetime, end: datetime) -> Sequence[HeatSlot]:
-        """Hourly hot-water draws [W thermal]."""
-        return self._heat(self.data.dhw_demand_w, start, end)
-
-    def room_gains(self, device_id: str, start: datetime, end: datetime) -> Sequence[HeatSlot]:
-        """Hourly room gains [W thermal]."""
-        return self._heat(self.gains_w, start, end)
-
+        super().__init__(data, room, day_ahead)
 
 class BaseLoadMeter:
     """The home's base load on the bus: it registers as ``base_load``, sends a :class:`LoadForecast` of the data's

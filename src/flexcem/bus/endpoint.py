@@ -116,7 +116,11 @@ class Endpoint:
         self._ack_timeout_s = ack_timeout_s
         self._retries = retries
         self._dedup_capacity = dedup_capacity
-        self._replay_window = replay_window
+        self._rate = float(getattr(clock, "speed", 1.0))
+        """Clock seconds per second of the event loop's time: 1, except on a ScaledClock. Waits run on the
+        loop's time, message times on the clock's: an expiry made from a wait, and the replay window, are
+        scaled by it, so a message lives as long in real time whatever the clock's speed."""
+        self._replay_window = None if replay_window is None else replay_window * self._rate
         self._clock_skew = clock_skew
         self._handlers: dict[str, Handler] = {}
         self._pending: dict[str, asyncio.Future[Envelope]] = {}
@@ -218,7 +222,8 @@ class Endpoint:
             raise ValueError(f"deliver needs an endpoint address, not {to!r}")
         timeout = self._ack_timeout_s if timeout_s is None else timeout_s
         attempts = 1 + (self._retries if retries is None else retries)
-        envelope = self._envelope(to, body, ack_requested=True, expires_in=timedelta(seconds=timeout * attempts))
+        lifetime = timedelta(seconds=timeout * attempts * self._rate)  # the sender waits that long (loop time)
+        envelope = self._envelope(to, body, ack_requested=True, expires_in=lifetime)
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
         self._pending[envelope.id] = future
         try:

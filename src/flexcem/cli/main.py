@@ -7,7 +7,16 @@ import sys
 from collections.abc import Sequence
 
 from flexcem import __version__
-from flexcem.cli import broker_command, demo_command, pki_command, plan_command
+from flexcem.cli import (
+    broker_command,
+    cem_command,
+    demo_command,
+    grid_command,
+    pki_command,
+    plan_command,
+    sim_command,
+    up_command,
+)
 
 __all__ = ["main"]
 
@@ -24,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan_command.add_parser(commands)
     pki_command.add_parser(commands)
     broker_command.add_parser(commands)
+    sim_command.add_parser(commands)
+    cem_command.add_parser(commands)
+    grid_command.add_parser(commands)
+    up_command.add_parser(commands)
     return parser
 
 

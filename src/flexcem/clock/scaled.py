@@ -25,6 +25,7 @@ class ScaledClock:
             raise ValueError(f"speed: must be positive, got {speed}")
         self.start = start
         self.speed = speed
+        """Clock seconds per real second; the bus reads it to give messages the same real lifetime."""
         self._origin = time.monotonic()
 
     def now(self) -> datetime:

@@ -1,0 +1,147 @@
+"""``flexcem sim run``: a scenario's homes, sharded over worker processes, with and without control.
+
+The population is drawn (:mod:`flexcem.sim.population`) and split into one shard per worker (by default one per
+core); every shard runs in its own process on its own bus (in-process :class:`~flexcem.bus.MemoryBus`, or the
+MQTT broker given with ``bus``) and its own :class:`~flexcem.clock.SimulatedClock`, with its own retailer and
+DSO sending the same timeline (:mod:`flexcem.sim.runner_shard`). The same homes are then run **without
+control** for the normalisation of the KPIs. Progress (simulated time, homes done) goes to a
+:class:`~flexcem.sim.progress.ProgressBar`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flexcem.sim.population import HomeSpec, draw_population
+from flexcem.sim.progress import ProgressBar
+from flexcem.sim.runner_shard import HomeSeries, ShardResult, ShardTask, SignalOutcome, run_shard
+from flexcem.sim.scenario import Scenario
+from flexcem.sim.scenario_data import load_buildings, slot_prices
+
+__all__ = ["SimulationResult", "run_simulation"]
+
+
+@dataclass
+class SimulationResult:
+    """Both runs of a scenario, per home and slot, with the prices and carbon intensity of every slot."""
+
+    scenario: Scenario
+    homes: list[HomeSpec]
+    controlled: list[HomeSeries]
+    baseline: list[HomeSeries]
+    signals: list[SignalOutcome]
+    slot_starts: list[datetime]
+    price_per_kwh: list[float]
+    co2_g_per_kwh: list[float]
+    currency: str
+    wall_s: float
+    shard_wall_s: dict[str, list[float]]
+    bus_messages: dict[str, int]
+    workers: int
+    bus: str
+
+
+_QUEUE: Any = None
+
+
+def _init_worker(progress_queue: Any) -> None:
+    global _QUEUE
+    _QUEUE = progress_queue
+
+
+def _report(run: str, shard: int, now: datetime, done: int) -> None:
+    if _QUEUE is not None:
+        _QUEUE.put((run, shard, now, done))
+
+
+def _work(task: ShardTask) -> ShardResult:
+    return run_shard(task, _report)
+
+
+def _shards(homes: list[HomeSpec], count: int) -> Iterator[tuple[HomeSpec, ...]]:
+    for index in range(count):
+        part = tuple(homes[index::count])
+        if part:
+            yield part
+
+
+def run_simulation(
+    scenario: Scenario,
+    *,
+    workers: int | None = None,
+    bus: str | None = None,
+    progress: ProgressBar | None = None,
+    baseline: bool = True,
+) -> SimulationResult:
+    """Run the scenario with control (and, with ``baseline``, without); ``workers`` processes (default: cores)."""
+    began = time.perf_counter()
+    homes = draw_population(scenario)
+    count = max(1, min(workers or os.cpu_count() or 1, len(homes)))
+    shards = list(_shards(homes, count))
+    modes = (True, False) if baseline else (True,)
+    tasks = [ShardTask(scenario, part, index, mode, bus) for mode in modes for index, part in enumerate(shards)]
+    results: list[ShardResult] = []
+    if count == 1 and progress is None:
+        results = [run_shard(task) for task in tasks]
+    else:
+        context = multiprocessing.get_context("fork")
+        updates = context.Queue()
+        stop = threading.Event()
+
+        def drain() -> None:
+            while not stop.is_set() or not updates.empty():
+                try:
+                    run, shard, now, done = updates.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if progress is not None:
+                    progress.update(run, shard, now, done)
+
+        drainer = threading.Thread(target=drain, daemon=True)
+        drainer.start()
+        try:
+            with context.Pool(count, initializer=_init_worker, initargs=(updates,), maxtasksperchild=1) as pool:
+                results = list(pool.imap_unordered(_work, tasks))
+        finally:
+            stop.set()
+            drainer.join()
+            if progress is not None:
+                progress.close()
+    order = {spec.home_id: index for index, spec in enumerate(homes)}
+
+    def collect(controlled: bool) -> list[HomeSeries]:
+        series = [home for result in results if result.controlled is controlled for home in result.homes]
+        return sorted(series, key=lambda home: order[home.home_id])
+
+    data = load_buildings(scenario.data)[scenario.data.buildings[0]]
+    starts, prices, co2 = slot_prices(scenario, data)
+    signals = sorted((s for result in results for s in result.signals), key=lambda s: (s.event, order[s.home_id]))
+    return SimulationResult(
+        scenario=scenario,
+        homes=homes,
+        controlled=collect(True),
+        baseline=collect(False),
+        signals=signals,
+        slot_starts=starts,
+        price_per_kwh=prices,
+        co2_g_per_kwh=co2,
+        currency=data.currency,
+        wall_s=time.perf_counter() - began,
+        shard_wall_s={
+            ("control" if mode else "no_control"): [r.wall_s for r in results if r.controlled is mode] for mode in modes
+        },
+        bus_messages={
+            ("control" if mode else "no_control"): sum(r.bus_messages for r in results if r.controlled is mode)
+            for mode in modes
+        },
+        workers=count,
+        bus=bus or "memory",
+    )

@@ -1,0 +1,322 @@
+"""One simulated home on a shard's bus: its CEM (or, without control, a passive stand-in), its device agents with
+their physics, its base-load meter, and what its user does (loads the washer, plugs the EV in).
+
+Every endpoint is ``{domain}/{home_id}-{name}``. With ``controlled=False`` the home runs **without control**: the
+address of the CEM is held by an endpoint that acknowledges everything and decides nothing, so the battery
+stays idle, the heat pump keeps its tank on its own thermostat, PV produces all it can, and the EV and the
+appliances start when the user activates them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flexcem.bus import Endpoint, Link
+from flexcem.bus.access import Role
+from flexcem.cem import CemSettings, CustomerEnergyManager
+from flexcem.cem.grid_settings import FlexPermission, GridSettings
+from flexcem.clock import Clock
+from flexcem.data.citylearn import CityLearnData
+from flexcem.devices import BatteryAgent, Dishwasher, ElectricVehicle, EvBattery, HeatPumpAgent, PvAgent, WashingMachine
+from flexcem.devices.agent import DeviceAgent
+from flexcem.devices.base_load import BaseLoad
+from flexcem.devices.battery import DEFAULT_BATTERY, BatteryModel
+from flexcem.devices.heat_pump import DEFAULT_HEAT_PUMP, DEFAULT_HEAT_PUMP_TANK, HeatPumpModel
+from flexcem.devices.home_agent import HomeDeviceAgent
+from flexcem.devices.hot_water import HotWaterTank
+from flexcem.devices.pv import DEFAULT_PV
+from flexcem.grid import SmartMeter
+from flexcem.model import (
+    DeviceCapabilities,
+    DeviceFunction,
+    DeviceKind,
+    DeviceRegistration,
+    Envelope,
+    FlexibilityRequest,
+    FlexModel,
+    LoadForecast,
+    PowerSeries,
+    PowerSlot,
+    message_types,
+)
+from flexcem.sim.forecasts import DataForecasts
+from flexcem.sim.population import ApplianceRun, HomeSpec
+from flexcem.sim.scenario import SITE_TIMEZONE, Scenario
+
+__all__ = ["Connect", "SimHome"]
+
+log = logging.getLogger("flexcem.sim")
+
+Connect = Callable[[str, Role], Awaitable[Link]]
+"""Connects endpoint ``name`` (without domain) in a role; returns its link."""
+
+_ZONE = ZoneInfo(SITE_TIMEZONE)
+_DEVICE_STEP: dict[str, Any] = {
+    "step": timedelta(minutes=5),
+    "log_interval": timedelta(minutes=15),
+    "report_interval": timedelta(hours=1),
+    "failsafe_after": timedelta(hours=3),
+}
+"""Device agents step at least every 5 min (and on every slot and data hour), report hourly."""
+
+
+class BaseLoadMeter:
+    """The base load on the bus: registers as ``base_load`` and sends a 48-h :class:`LoadForecast` of the data's
+    ``non_shiftable_load`` (answering a ``FlexibilityRequest`` with a fresh one)."""
+
+    def __init__(self, endpoint: Endpoint, cem_address: str, data: CityLearnData) -> None:
+        self.endpoint, self.cem_address = endpoint, cem_address
+        self.device_id = endpoint.address.split("/", 1)[1]
+        self.load = BaseLoad(data)
+        self.data = data
+        endpoint.on(FlexibilityRequest, self._on_request)
+
+    def forecast(self) -> LoadForecast:
+        """The load of the next 48 h (within the data) [W]."""
+        now = self.endpoint.clock.now()
+        end = min(now + timedelta(hours=48), self.data.end)
+        return LoadForecast(device_id=self.device_id, at=now, forecast=self.load.forecast(now, end))
+
+    async def _on_request(self, request: FlexibilityRequest, envelope: Envelope) -> LoadForecast:
+        return self.forecast()
+
+    async def power_on(self) -> None:
+        """Register and send the forecast."""
+        await self.endpoint.start()
+        capabilities = DeviceCapabilities(
+            device_id=self.device_id,
+            kind=DeviceKind.BASE_LOAD,
+            functions=(DeviceFunction.POWER_MEASUREMENT,),
+            max_power_w=float(self.data.base_load_w.max()),
+        )
+        await self.endpoint.deliver(self.cem_address, DeviceRegistration(capabilities=capabilities))
+        await self.endpoint.deliver(self.cem_address, self.forecast())
+
+
+class PassiveCem:
+    """The CEM's address in a home without control: acknowledges every message, decides nothing."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+
+        async def acknowledge(body: FlexModel, envelope: Envelope) -> None:
+            return None
+
+        for body_type in message_types().values():
+            endpoint.on(body_type, acknowledge)
+
+
+@dataclass
+class SimHome:
+    """One home of a shard."""
+
+    spec: HomeSpec
+    scenario: Scenario
+    data: CityLearnData
+    connect: Connect
+    controlled: bool
+    grid_sources: tuple[str, ...]
+    domain: str
+    clock: Clock
+    with_meter: bool = False
+    external_cem: bool = False
+    """The CEM at :attr:`cem_address` runs elsewhere (e.g. a CEM service): none is made here."""
+    head_end: str | None = None
+    """Where the smart meter reports its readings (a grid head-end), if anywhere."""
+    meter_address: str | None = None
+    meter: SmartMeter | None = None
+    cem: CustomerEnergyManager | None = None
+    passive: PassiveCem | None = None
+    agents: dict[str, HomeDeviceAgent] = field(default_factory=dict)
+    appliances: dict[str, DeviceAgent] = field(default_factory=dict)
+    endpoints: list[Endpoint] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    own_endpoints: list[Endpoint] = field(default_factory=list)
+
+    def address(self, name: str) -> str:
+        """The address of this home's endpoint ``name``."""
+        return f"{self.domain}/{self.spec.home_id}-{name}"
+
+    @property
+    def cem_address(self) -> str:
+        """The address of its CEM."""
+        return self.address("cem")
+
+    async def _endpoint(self, name: str, role: Role = Role.ENDPOINT) -> Endpoint:
+        link = await self.connect(f"{self.spec.home_id}-{name}", role)
+        endpoint = Endpoint(link, self.clock)
+        self.endpoints.append(endpoint)
+        return endpoint
+
+    def settings(self) -> CemSettings:
+        """The CEM's settings: the scenario's objective and limits; tariffs and grid signals from the grid side."""
+        cem = self.scenario.cem
+        allowed = [
+            FlexPermission(
+                device_id=f"{self.spec.home_id}-{name}",
+                max_duration=timedelta(hours=8),
+                comfort_range_c=cem.load_management_comfort_k,
+            )
+            for name in ("battery", "heatpump", "ev")
+            if name in self.spec.devices
+        ]
+        return CemSettings(
+            site_import_limit_w=cem.import_limit_w,
+            site_export_limit_w=cem.export_limit_w,
+            objective=cem.objective,
+            slot_duration=self.scenario.period.slot,
+            tariff_sources=self.grid_sources,
+            timezone=SITE_TIMEZONE,
+            grid=GridSettings(
+                area="feeder",
+                load_management=tuple(allowed),
+                meter=self.meter_address,
+                heartbeat_interval=_DEVICE_STEP["report_interval"],
+                heartbeat_grace=timedelta(minutes=10),
+            ),
+        )
+
+    def metered(self, start: datetime, end: datetime) -> PowerSeries:
+        """The site's power as its smart meter measures it [W] (+ import, − export), on one-minute slots."""
+        step = timedelta(minutes=1)
+        first = start.replace(second=0, microsecond=0)
+        count = max(1, -(-(end - first) // step))
+        logs = [agent.power for agent in self.agents.values()] + [device.power for device in self.appliances.values()]
+        per_log = [log.average_power_w(first, step, count) for log in logs]
+        data = self.data
+        slots = []
+        for k in range(count):
+            at = first + k * step
+            power = data.value_at(data.base_load_w, at) + sum(values[k] for values in per_log)
+            slots.append(PowerSlot(start=at, duration=step, power_w=power))
+        return PowerSeries(slots=tuple(slots))
+
+    async def start(self) -> None:
+        """Connect and switch everything on."""
+        spec = self.spec
+        if self.with_meter:
+            self.meter_address = self.address("meter")
+        self.own_endpoints = []
+        if not self.external_cem:
+            cem_endpoint = await self._endpoint("cem", Role.CONTROLLER)
+            if self.controlled:
+                self.cem = CustomerEnergyManager(cem_endpoint, self.settings(), DataForecasts(self.data))
+                await self.cem.start()
+            else:
+                self.passive = PassiveCem(cem_endpoint)
+                await cem_endpoint.start()
+            self.own_endpoints.append(cem_endpoint)
+        meter = BaseLoadMeter(await self._endpoint("baseload"), self.cem_address, self.data)
+        self.own_endpoints.append(meter.endpoint)
+        await meter.power_on()
+        if spec.pv_w is not None:
+            pv = DEFAULT_PV.model_copy(update={"nominal_power_w": spec.pv_w, "inverter_ac_max_w": spec.pv_w * 0.92})
+            self.agents["pv"] = PvAgent(await self._endpoint("pv"), self.cem_address, self.data, pv, **_DEVICE_STEP)
+        if spec.battery_wh is not None and spec.battery_w is not None:
+            parameters = DEFAULT_BATTERY.model_copy(
+                update={
+                    "capacity_wh": spec.battery_wh,
+                    "charge_power_max_w": spec.battery_w,
+                    "discharge_power_max_w": spec.battery_w,
+                }
+            )
+            model = BatteryModel(parameters, energy_wh=spec.battery_soc * spec.battery_wh)
+            endpoint = await self._endpoint("battery")
+            self.agents["battery"] = BatteryAgent(endpoint, self.cem_address, self.data, model, **_DEVICE_STEP)
+        if spec.heat_pump_w is not None:
+            parameters_hp = DEFAULT_HEAT_PUMP.model_copy(update={"power_max_w": spec.heat_pump_w})
+            tank = DEFAULT_HEAT_PUMP_TANK.model_copy(update={"volume_l": spec.tank_l})
+            model_hp = HeatPumpModel(parameters_hp, HotWaterTank(tank, 50.0))
+            endpoint = await self._endpoint("heatpump")
+            self.agents["heatpump"] = HeatPumpAgent(endpoint, self.cem_address, self.data, model_hp, **_DEVICE_STEP)
+        if spec.ev is not None:
+            battery = EvBattery(soc=spec.ev.soc)
+            self.appliances["ev"] = ElectricVehicle(
+                await self._endpoint("ev"), self.cem_address, battery=battery, charger_max_w=spec.ev.charger_w
+            )
+        if spec.washer is not None:
+            self.appliances["washer"] = WashingMachine(await self._endpoint("washer"), self.cem_address)
+        if spec.dishwasher is not None:
+            self.appliances["dishwasher"] = Dishwasher(await self._endpoint("dishwasher"), self.cem_address)
+        if self.meter_address is not None:
+            endpoint = await self._endpoint("meter")
+            self.meter = SmartMeter(endpoint, self.cem_address, load=self.metered, head_end=self.head_end)
+            await self.meter.start()
+        for agent in self.agents.values():
+            await agent.power_on()
+        for appliance in self.appliances.values():
+            await appliance.power_on()
+
+    def user_actions(self) -> list[tuple[datetime, str, Callable[[], Coroutine[Any, Any, None]]]]:
+        """What the user does, every day of the period: ``(when, what, action)``."""
+        period = self.scenario.period
+        actions: list[tuple[datetime, str, Callable[[], Coroutine[Any, Any, None]]]] = []
+        first = period.start.astimezone(_ZONE).date()
+        days = int(-(-(period.end - period.start) // timedelta(days=1))) + 1
+        for offset in range(-1, days):
+            day = first + timedelta(days=offset)
+
+            def at(hour: float, plus_days: int = 0, day: object = day) -> datetime:
+                base = datetime.combine(day, time(0), _ZONE)  # type: ignore[arg-type]
+                return base + timedelta(days=plus_days, hours=hour)
+
+            ev = self.spec.ev
+            if ev is not None:
+                actions.append((at(ev.arrival_hour), "ev", self._ev_action(at(ev.departure_hour, 1), ev.target_soc)))
+            for name, run in (("washer", self.spec.washer), ("dishwasher", self.spec.dishwasher)):
+                if run is not None:
+                    loaded = at(run.hour)
+                    actions.append((loaded, name, self._appliance_action(name, run, loaded)))
+        return sorted((a for a in actions if period.start <= a[0] < period.end), key=lambda action: action[0])
+
+    def _ev_action(self, departure: datetime, target_soc: float) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def plug_in() -> None:
+            ev = self.appliances["ev"]
+            assert isinstance(ev, ElectricVehicle)
+            try:
+                ev.prepare_session(target_soc=max(target_soc, ev.battery.soc + 0.01), departure=departure)
+                await self._go(ev)
+            except (RuntimeError, ValueError) as error:
+                self.notes.append(f"ev: {error}")
+
+        return plug_in
+
+    def _appliance_action(
+        self, name: str, run: ApplianceRun, loaded: datetime
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def load() -> None:
+            device = self.appliances[name]
+            assert isinstance(device, WashingMachine | Dishwasher)
+            try:
+                device.prepare(run.programme, latest_end=loaded + timedelta(hours=run.flexibility_h))
+                await self._go(device)
+            except (RuntimeError, ValueError) as error:
+                self.notes.append(f"{name}: {error}")
+
+        return load
+
+    async def _go(self, device: DeviceAgent) -> None:
+        if self.controlled:
+            await device.activate()
+        else:
+            device.start_now()
+
+    async def stop(self) -> None:
+        """Switch everything off and leave the bus."""
+        for agent in self.agents.values():
+            await agent.power_off()
+        for appliance in self.appliances.values():
+            await appliance.power_off()
+        if self.meter is not None:
+            await self.meter.stop()
+        if self.cem is not None:
+            await self.cem.stop()
+        for endpoint in self.own_endpoints:
+            await endpoint.close()
+        await asyncio.sleep(0)

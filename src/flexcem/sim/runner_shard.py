@@ -1,0 +1,401 @@
+"""One shard of a simulation: a set of homes on their own bus and simulated clock, with the grid side (the
+retailer's :class:`~flexcem.grid.TariffProgram` and the DSO's signal programs) running the scenario's timeline.
+
+:func:`run_shard` is what a worker process runs; it returns plain, picklable results: per home the slot
+series of every meter [W], comfort and message counts; per home and signal what was asked and answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time as wall
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flexcem.bus import Endpoint, Link, MemoryBus
+from flexcem.bus.access import Role
+from flexcem.bus.mqtt import MqttBus
+from flexcem.clock import SimulatedClock
+from flexcem.data.citylearn import CityLearnData
+from flexcem.grid import EmergencyProgram, EnergySavingProgram, GridRegistry, LoadManagementProgram, TariffProgram
+from flexcem.grid.energy_saving import RESPONSE as SAVING_RESPONSE
+from flexcem.grid.load_management import FEEDBACK, RESPONSE
+from flexcem.grid.traffic_light import TrafficLightProgram
+from flexcem.model import (
+    EnergySavingResponse,
+    LoadAdjustmentFeedback,
+    LoadManagementResponse,
+    PowerFlow,
+    PowerReductionRequest,
+    PowerReductionResponse,
+    PriceSlot,
+    ReductionMeans,
+    TariffKind,
+)
+from flexcem.sim.population import HomeSpec
+from flexcem.sim.runner_home import SimHome
+from flexcem.sim.scenario import SITE_TIMEZONE, Scenario
+from flexcem.sim.scenario_data import load_buildings
+from flexcem.sim.scenario_signals import (
+    EmergencyEvent,
+    EnergySavingEvent,
+    ExportReductionEvent,
+    LoadManagementEvent,
+    TariffCorrectionEvent,
+    TrafficLightEvent,
+)
+
+__all__ = ["HomeSeries", "ShardResult", "ShardTask", "SignalOutcome", "run_shard"]
+
+log = logging.getLogger("flexcem.sim")
+
+Progress = Callable[[str, int, datetime, int], None]
+"""``(mode, shard, simulated now, homes finished)``."""
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """What one worker simulates."""
+
+    scenario: Scenario
+    homes: tuple[HomeSpec, ...]
+    shard: int
+    controlled: bool
+    bus: str | None = None
+
+
+@dataclass
+class HomeSeries:
+    """One home's results, per slot [W] (site: + import, − export)."""
+
+    home_id: str
+    building: str
+    devices: list[str]
+    site_w: list[float]
+    base_w: list[float]
+    pv_w: list[float]
+    battery_w: list[float]
+    heat_pump_w: list[float]
+    ev_w: list[float]
+    appliances_w: list[float]
+    tank_degree_hours: float
+    messages_sent: int
+    messages_received: int
+    plans: int
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SignalOutcome:
+    """One signal to one home: what was asked, what the CEM answered and reported (W, or ``None``)."""
+
+    event: int
+    kind: str
+    home_id: str
+    requested_w: float | None
+    answered: str | None
+    expected_w: float | None
+    reported_w: float | None
+    reason: str | None = None
+
+
+@dataclass
+class ShardResult:
+    """A shard's homes and signals."""
+
+    controlled: bool
+    shard: int
+    homes: list[HomeSeries]
+    signals: list[SignalOutcome]
+    wall_s: float
+    bus_messages: int
+
+
+class _Bus:
+    """The shard's bus: in-process, or an MQTT broker (``mqtt://HOST:PORT``)."""
+
+    def __init__(self, uri: str | None, domain: str, clock: SimulatedClock) -> None:
+        self.domain = domain
+        self.memory = MemoryBus() if uri is None else None
+        self.mqtt = (
+            MqttBus(uri, clock=clock, session_expiry_s=0, keepalive_s=60, connect_timeout_s=60, close_timeout_s=1)
+            if uri
+            else None
+        )
+
+    async def connect(self, name: str, role: Role) -> Link:
+        address = f"{self.domain}/{name}"
+        if self.memory is not None:
+            return await self.memory.connect(address)
+        assert self.mqtt is not None
+        return await self.mqtt.connect(address, role=role)
+
+
+class _Grid:
+    """The retailer and the DSO of the shard."""
+
+    def __init__(self, scenario: Scenario, bus: _Bus, clock: SimulatedClock, data: CityLearnData) -> None:
+        self.scenario, self.bus, self.clock, self.data = scenario, bus, clock, data
+        self.records: list[tuple[int, str, str, Any]] = []
+
+    def prices(self, start: datetime, end: datetime) -> list[PriceSlot]:
+        factor = self.scenario.data.price_factor
+        return [
+            slot.model_copy(update={"price_per_kwh": round(slot.price_per_kwh * factor, 6)})
+            for slot in self.data.price_slots(max(start, self.data.start), min(end, self.data.end))
+        ]
+
+    async def start(self, homes: list[SimHome]) -> None:
+        self.homes = homes
+        group = f"{self.bus.domain}/grp/cems"
+        if self.bus.memory is not None:
+            for home in homes:
+                self.bus.memory.join(group, home.cem_address)
+        recipients = group if self.bus.memory is not None else f"{self.bus.domain}/all"
+        self.retailer = TariffProgram(
+            Endpoint(await self.bus.connect("retailer", Role.CONTROLLER), self.clock),
+            self.prices,
+            tariff_name="tou",
+            currency=self.data.currency,
+            timezone=SITE_TIMEZONE,
+            kind=TariffKind.TIME_OF_USE,
+            recipients=recipients,
+        )
+        self.dso_endpoint = Endpoint(await self.bus.connect("dso", Role.CONTROLLER), self.clock)
+        registry = GridRegistry(self.bus.domain)
+        for home in homes:
+            registry.add_customer(home.cem_address.split("/", 1)[1])
+        self.load = LoadManagementProgram(self.dso_endpoint, registry)
+        self.emergency = EmergencyProgram(self.dso_endpoint, registry)
+        self.saving = EnergySavingProgram(self.dso_endpoint, registry)
+        self.light = TrafficLightProgram(self.dso_endpoint, registry)
+        await self.dso_endpoint.start()
+        await self.retailer.start()
+
+    async def stop(self) -> None:
+        await self.retailer.stop()
+        await self.dso_endpoint.close()
+
+    async def send(self, index: int, event: object) -> None:
+        """Send timeline entry ``index`` to every home."""
+        if isinstance(event, TariffCorrectionEvent):
+            slots = [
+                s.model_copy(update={"price_per_kwh": round(s.price_per_kwh * event.factor, 6)})
+                for s in self.prices(event.start, event.end)
+            ]
+            await self.retailer.publish_correction(slots, kind=TariffKind.CRITICAL_PEAK)
+            return
+        await asyncio.gather(*(self._send_one(index, event, home) for home in self.homes))
+
+    async def _send_one(self, index: int, event: object, home: SimHome) -> None:
+        target = home.cem_address
+        hid = home.spec.home_id
+        now = self.clock.now()
+        if isinstance(event, LoadManagementEvent):
+            record = await self.load.request(
+                target,
+                action=event.action,
+                amount_w=event.amount_w,
+                start=event.start,
+                end=event.end,
+                response_deadline=now + timedelta(minutes=event.response_minutes),
+                event_id=f"lm{index}-{hid}",
+            )
+            self.records.append((index, "load_management", hid, record))
+        elif isinstance(event, EmergencyEvent):
+            record = await self.emergency.declare(
+                target,
+                level=event.level,
+                duration=timedelta(minutes=event.duration_minutes),
+                emergency_id=f"em{index}-{hid}",
+            )
+            self.records.append((index, "emergency", hid, record))
+        elif isinstance(event, EnergySavingEvent):
+            record = await self.saving.request(
+                target, event.start, event.end, target_percent=event.target_percent, request_id=f"save{index}-{hid}"
+            )
+            self.records.append((index, "energy_saving", hid, record))
+        elif isinstance(event, TrafficLightEvent):
+            record = await self.light.set_state("feeder", event.state, to=target, valid_until=event.until)
+            self.records.append((index, "traffic_light", hid, record))
+        elif isinstance(event, ExportReductionEvent):
+            request = PowerReductionRequest(
+                request_id=f"export{index}-{hid}",
+                flow=PowerFlow.EXPORT,
+                limit_w=event.limit_w,
+                start=event.start,
+                end=event.end,
+                means=ReductionMeans.ANY,
+            )
+            answer: PowerReductionResponse | Exception
+            try:
+                answer = await self.dso_endpoint.deliver(target, request, expect=PowerReductionResponse, timeout_s=60)
+            except Exception as error:  # a home that cannot answer is an outcome, not a crash
+                answer = error
+            self.records.append((index, "export_reduction", hid, answer))
+
+    def outcomes(self) -> list[SignalOutcome]:
+        """What each home answered and reported."""
+        out = []
+        for index, kind, hid, record in self.records:
+            event = self.scenario.timeline[index]
+            requested = getattr(event, "amount_w", None)
+            answered: str | None = None
+            reason: str | None = None
+            expected = reported = None
+            if kind == "export_reduction":
+                if isinstance(record, PowerReductionResponse):
+                    answered = "accepted" if record.accepted else "partial"
+                    expected, reason = record.expected_max_w, record.reason
+                else:
+                    answered = f"error: {record}"
+                requested = getattr(event, "limit_w", None)
+            elif kind == "load_management":
+                responses = [r.body for r in record.answers(RESPONSE) if isinstance(r.body, LoadManagementResponse)]
+                feedback = [r.body for r in record.answers(FEEDBACK) if isinstance(r.body, LoadAdjustmentFeedback)]
+                if responses:
+                    answered, expected = responses[-1].status.value, responses[-1].expected_change_w
+                    reason = responses[-1].reason
+                if feedback:
+                    reported = feedback[-1].achieved_change_w
+            elif kind == "energy_saving":
+                responses_s = [
+                    r.body for r in record.answers(SAVING_RESPONSE) if isinstance(r.body, EnergySavingResponse)
+                ]
+                if responses_s:
+                    answered, expected = responses_s[-1].status.value, responses_s[-1].expected_saving_w
+                    reason = responses_s[-1].reason
+            else:
+                answered = "acknowledged" if record.acknowledged or record.responses else None
+            out.append(SignalOutcome(index, kind, hid, requested, answered, expected, reported, reason))
+        return out
+
+
+def _series(home: SimHome, start: datetime, slot: timedelta, count: int) -> HomeSeries:
+    zeros = [0.0] * count
+
+    def of(*names: str) -> list[float]:
+        total = list(zeros)
+        for name in names:
+            device = home.agents.get(name) or home.appliances.get(name)
+            if device is not None:
+                for k, w in enumerate(device.power.average_power_w(start, slot, count)):
+                    total[k] += w
+        return total
+
+    data = home.data
+    base = [data.value_at(data.base_load_w, start + k * slot) for k in range(count)]
+    pv, battery, heat_pump = of("pv"), of("battery"), of("heatpump")
+    ev, appliances = of("ev"), of("washer", "dishwasher")
+    site = [sum(values) for values in zip(base, pv, battery, heat_pump, ev, appliances, strict=True)]
+    degree_hours = 0.0
+    hp = home.agents.get("heatpump")
+    if hp is not None:
+        band = hp.model.tank.parameters  # type: ignore[attr-defined]
+        hours = hp.log_interval.total_seconds() / 3600.0
+        for entry in hp.history:
+            if start <= entry.at < start + count * slot:
+                t = entry.hot_water_c
+                degree_hours += max(0.0, band.min_c - t, t - band.max_c) * hours
+    return HomeSeries(
+        home_id=home.spec.home_id,
+        building=home.spec.building,
+        devices=home.spec.devices,
+        site_w=site,
+        base_w=base,
+        pv_w=pv,
+        battery_w=battery,
+        heat_pump_w=heat_pump,
+        ev_w=ev,
+        appliances_w=appliances,
+        tank_degree_hours=degree_hours,
+        messages_sent=sum(e.statistics.sent for e in home.endpoints),
+        messages_received=sum(e.statistics.received for e in home.endpoints),
+        plans=home.cem.plans_made if home.cem is not None else 0,
+        notes=home.notes,
+    )
+
+
+def run_shard(task: ShardTask, progress: Progress | None = None) -> ShardResult:
+    """Simulate the shard's homes over the scenario's period."""
+    for name in ("flexcem", "flexcem.bus", "flexcem.devices", "flexcem.cem", "flexcem.grid", "flexcem.sim"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    began = wall.perf_counter()
+    scenario = task.scenario
+    period = scenario.period
+    datasets = load_buildings(scenario.data)
+    data = datasets[scenario.data.buildings[0]]
+    clock = SimulatedClock(period.start, settle_s=0.02 if task.bus else 0.0, stall_timeout_s=600.0)
+    mode = "c" if task.controlled else "n"
+    bus = _Bus(task.bus, f"sim-{mode}{task.shard}", clock)
+    grid = _Grid(scenario, bus, clock, data)
+    homes = [
+        SimHome(
+            spec=spec,
+            scenario=scenario,
+            data=datasets[spec.building],
+            connect=bus.connect,
+            controlled=task.controlled,
+            grid_sources=(f"{bus.domain}/retailer", f"{bus.domain}/dso"),
+            domain=bus.domain,
+            clock=clock,
+            with_meter=task.controlled
+            and any(isinstance(e, LoadManagementEvent | EnergySavingEvent) for e in scenario.timeline),
+        )
+        for spec in task.homes
+    ]
+    label = "control" if task.controlled else "no control"
+
+    async def tick() -> None:
+        while True:
+            if progress is not None:
+                progress(label, task.shard, clock.now(), 0)
+            await clock.sleep(3600.0)
+
+    async def main() -> None:
+        for home in homes:
+            await home.start()
+        await grid.start(homes)
+        ticker = asyncio.create_task(tick())
+        actions: list[tuple[datetime, str, int, Any]] = [
+            (at, "user", index, act) for index, home in enumerate(homes) for at, _, act in home.user_actions()
+        ]
+        if task.controlled:
+            actions += [(event.at, "grid", index, event) for index, event in enumerate(scenario.timeline)]
+        else:
+            actions += [
+                (event.at, "grid", index, event)
+                for index, event in enumerate(scenario.timeline)
+                if isinstance(event, TariffCorrectionEvent)
+            ]
+        actions.sort(key=lambda action: action[0])
+        pending: set[asyncio.Task[None]] = set()
+        for at, who, index, act in actions:
+            await clock.sleep_until(max(at, clock.now()))
+            if who == "user":
+                pending.add(asyncio.create_task(act()))
+            else:
+                pending.add(asyncio.create_task(grid.send(index, act)))
+        await clock.sleep_until(period.end)
+        await asyncio.gather(*pending, return_exceptions=True)
+        ticker.cancel()
+        await asyncio.gather(ticker, return_exceptions=True)
+        for home in homes:
+            await home.stop()
+        await grid.stop()
+
+    clock.run(main())
+    series = [_series(home, period.start, period.slot, period.slot_count) for home in homes]
+    if progress is not None:
+        progress(label, task.shard, period.end, len(homes))
+    return ShardResult(
+        controlled=task.controlled,
+        shard=task.shard,
+        homes=series,
+        signals=grid.outcomes() if task.controlled else [],
+        wall_s=wall.perf_counter() - began,
+        bus_messages=bus.memory.statistics.sent if bus.memory is not None else sum(h.messages_sent for h in series),
+    )

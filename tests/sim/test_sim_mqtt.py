@@ -1,0 +1,60 @@
+"""``flexcem sim run --bus mqtt://…``: the same scenario over a Mosquitto of the test's own (anonymous, local)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flexcem.cli.main import main
+from mosquitto_harness import free_port
+
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+TINY = """name = "mqtt-tiny"
+[period]
+start = 2021-06-15T18:00:00
+days = 0.125
+
+[population]
+homes = 2
+seed = 1
+
+[population.battery]
+share = 1.0
+
+[population.appliances]
+dishwasher = 1.0
+dishwasher_hour = 18.5
+"""
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[str]:
+    if not MOSQUITTO.exists():
+        pytest.skip("no Mosquitto")
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n", encoding="utf-8")
+    process = subprocess.Popen([str(MOSQUITTO), "-c", str(config)], stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_scenario_runs_over_a_broker_with_messages_through_it(broker: str, tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["sim", "run", str(scenario), "--out", str(out), "--bus", broker, "--quiet", "--workers", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["bus"] == broker
+    control = summary["kpis"]["control"]
+    assert control["plans"] >= 2 and control["messages_received"] > 0
+    assert summary["kpis"]["no_control"]["messages_sent"] > 0
