@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from flexcem.cem.config import ConfigError, HomeConfig, load_home_config, parse_home_config
-from flexcem.model.toml_locator import line_of
 from flexcem.cli.main import main
 from flexcem.model import DeviceKind
+from flexcem.model.toml_locator import line_of
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "home.toml"
 

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from flexcem.model.toml_locator import line_of
 from flexcem.cem.grid_settings import FlexPermission, GridSettings
 from flexcem.cem.home_settings import HomeSettings
 from flexcem.cem.settings import CemSettings
 from flexcem.cem.threshold_control import PriceThresholdRule, RunWhen
 from flexcem.model import Address, DeviceKind, Identifier, PositiveDuration, Share, parse_address
+from flexcem.model.toml_locator import line_of
 from flexcem.planner.problem import Objective, ObjectiveWeights
 
 __all__ = [
