@@ -17,7 +17,13 @@ from flexcem.model import DeviceStatus, Envelope, SimpleCommand, message_types
 
 SHIPPED_XSD = etree.XMLSchema(etree.parse(str(schema_path())))
 MESSAGE_TYPES = sorted(message_types())
-ROUNDTRIP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ROUNDTRIP = settings(
+    max_examples=40,
+    deadline=None,
+    # Some messages have cross-field validators (a tariff notification's window, a slot series' contiguity)
+    # that reject many generated inputs; the test is about the round trip, not about generation speed.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 def assert_schema_valid(encoded: bytes) -> None:

@@ -92,6 +92,7 @@ def test_load_management_records_are_read_back_whole_after_reopening(database: D
         assert json.loads(signal.state)["expected"] == [address(f"cem-{n}") for n in (1, 2, 3)]
         sent = [m for m in messages if m.category == "sent"]
         assert [m.revision for m in sent] == [0, 1] and all(m.sender == address("dso") for m in sent)
+        assert [m.message_id for m in sent] == [None, None], "a group send has no delivery to retry"
         answers = [(m.sender, m.kind, m.revision, m.status) for m in messages if m.category == "response"]
         assert (address("cem-1"), RESPONSE, 1, "on-time") in answers
         assert (address("cem-1"), FEEDBACK, 1, "on-time") in answers
@@ -103,3 +104,33 @@ def test_load_management_records_are_read_back_whole_after_reopening(database: D
 def test_an_unknown_signal_is_none_and_an_empty_store_has_no_records(store: GridStore) -> None:
     signals = SqlSignalStore(store)
     assert signals.get("load-management", "nope") is None and signals.records() == []
+
+
+def test_the_message_ids_of_unicasts_and_their_settled_deliveries_are_read_back(
+    database: Database, store: GridStore
+) -> None:
+    async def scenario(hood: Neighbourhood) -> tuple[SignalRecord, list[str]]:
+        signals = SqlSignalStore(store, senders={"load-management": address("dso")})
+        program = LoadManagementProgram(await hood.endpoint("dso"), hood.registry, store=signals)
+        answer_with(await hood.endpoint("cem-1"), LoadManagementResponse(event_id="x", status=ResponseStatus.ACCEPT,
+                                                                         expected_change_w=300.0))
+        record = await program.request(address("cem-1"), action=AdjustmentAction.REDUCE, amount_w=300.0,
+                                       start=NOON, end=TWO, response_deadline=START + hours(0.5))
+        await program.end(record.signal_id, reason="the feeder recovered")
+        wire = [e.id for e in hood.seen if e.type in ("LoadManagementRequest", "LoadAdjustmentEnd")]
+        return record, wire
+
+    original, wire = run_grid(scenario, START)
+    store.close()
+    reopened = database.open()
+    try:
+        [loaded] = SqlSignalStore(reopened).records("load-management")
+        assert loaded == original
+        assert loaded.sent_ids == wire and len(set(wire)) == 2, "each message crossed the bus under its stored id"
+        assert loaded.settled == set(wire) and loaded.unsettled_delivery() is None
+        with reopened.engine.connect() as connection:
+            sent = connection.execute(select(Message).where(Message.category == "sent").order_by(Message.seq)).all()
+        assert [m.message_id for m in sent] == wire
+        assert [decode_json(m.envelope.encode()).id for m in sent] == wire
+    finally:
+        reopened.close()

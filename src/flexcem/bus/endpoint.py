@@ -43,6 +43,7 @@ from flexcem.model import (
     Unsupported,
     message_type_of,
     message_types,
+    new_id,
     parse_address,
 )
 
@@ -175,9 +176,11 @@ class Endpoint:
         ack_requested: bool = False,
         correlation_id: str | None = None,
         expires_in: timedelta | None = None,
+        message_id: str | None = None,
     ) -> Envelope:
         created = self._clock.now()
         return Envelope(
+            id=new_id() if message_id is None else message_id,
             type=message_type_of(body),
             sender=self.address,
             to=to,
@@ -211,8 +214,13 @@ class Endpoint:
         expect: type[R] = Ack,  # type: ignore[assignment]
         timeout_s: float | None = None,
         retries: int | None = None,
+        message_id: str | None = None,
     ) -> R:
         """Send ``body`` to endpoint ``to`` and wait for its acknowledgement or typed reply ``expect``.
+
+        ``message_id`` is the envelope's id (a fresh one when none is given), used by every attempt: a sender
+        that stored it before sending can deliver the same message again after a restart, and a receiver
+        that had it already answers from its cache without handling it twice.
 
         Raises :class:`MessageRefused` on a Nack, :class:`PeerUnsupported` when the peer does not know the
         type, :class:`UnexpectedReply` on a reply of another type and :class:`DeliveryTimeout` when nothing
@@ -223,7 +231,9 @@ class Endpoint:
         timeout = self._ack_timeout_s if timeout_s is None else timeout_s
         attempts = 1 + (self._retries if retries is None else retries)
         lifetime = timedelta(seconds=timeout * attempts * self._rate)  # the sender waits that long (loop time)
-        envelope = self._envelope(to, body, ack_requested=True, expires_in=lifetime)
+        if message_id is not None and message_id in self._pending:
+            raise ValueError(f"message_id {message_id!r} is being delivered already")
+        envelope = self._envelope(to, body, ack_requested=True, expires_in=lifetime, message_id=message_id)
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
         self._pending[envelope.id] = future
         try:

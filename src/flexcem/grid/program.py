@@ -114,12 +114,13 @@ class GridProgram:
                 area=self.registry.area_of(resolved),
             )
         record.body, record.revision = body, revision
-        record.sent.append((now, body))
+        message_id = new_id() if resolved.kind is AddressKind.ENDPOINT else None
+        record.add_sent(now, body, message_id)
         self.store.save(record)
         for kind, deadline in (deadlines or {}).items():
             self.set_deadline(record, kind, deadline)
-        if resolved.kind is AddressKind.ENDPOINT:
-            await self._deliver(record, resolved.address, body)
+        if message_id is not None:
+            await self._deliver(record, resolved.address, body, message_id)
         else:
             await self.endpoint.send(resolved.address, body, retain=retain)
         log.info("%s: %s %s r%d to %s", self.name, message_type_of(body), signal_id, revision, resolved.address)
@@ -127,12 +128,27 @@ class GridProgram:
 
     async def notify(self, record: SignalRecord, body: FlexModel) -> None:
         """Send a follow-up (an end, a cancellation) to the signal's recipients."""
-        record.sent.append((self.clock.now(), body))
+        unicast = len(record.expected) == 1 and record.to == record.expected[0]
+        message_id = new_id() if unicast else None
+        record.add_sent(self.clock.now(), body, message_id)
         self.store.save(record)
-        if len(record.expected) == 1 and record.to == record.expected[0]:
-            await self._deliver(record, record.to, body)
+        if message_id is not None:
+            await self._deliver(record, record.to, body, message_id)
         else:
             await self.endpoint.send(record.to, body)
+
+    async def redeliver(self, record: SignalRecord) -> bool:
+        """Deliver again, with the same message id, the last message of ``record`` whose delivery to its one
+        endpoint was in progress when the previous process stopped; whether there was one. The receiver
+        de-duplicates by message id: if the message had arrived, it answers again from its cache."""
+        pending = record.unsettled_delivery()
+        if pending is None:
+            return False
+        message_id, body = pending
+        log.info("%s: delivering %s %s again to %s (message %s was in progress at the stop)",
+                 self.name, message_type_of(body), record.signal_id, record.to, message_id)
+        await self._deliver(record, record.to, body, message_id)
+        return True
 
     def set_deadline(self, record: SignalRecord, kind: str, deadline: datetime) -> None:
         """(Re)set when answers ``kind`` are due; at that instant the missing responders are recorded."""
@@ -166,9 +182,9 @@ class GridProgram:
             log.warning("%s: %s %s: no %s from %s", self.name, record.signal_id, kind, kind, record.missing[kind])
         self._closed.setdefault((record.signal_id, kind), asyncio.Event()).set()
 
-    async def _deliver(self, record: SignalRecord, address: str, body: FlexModel) -> None:
+    async def _deliver(self, record: SignalRecord, address: str, body: FlexModel, message_id: str) -> None:
         try:
-            answer = await self.endpoint.deliver(address, body, expect=FlexModel)
+            answer = await self.endpoint.deliver(address, body, expect=FlexModel, message_id=message_id)
         except MessageRefused as refusal:
             record.refusals.append(Refusal(address, self.clock.now(), refusal.reason, refusal.field))
         except PeerUnsupported:
@@ -179,6 +195,7 @@ class GridProgram:
             record.acknowledged.add(address)
             if isinstance(answer, self.response_types):
                 self._record(record, address, answer)
+        record.settled.add(message_id)
         self.store.save(record)
 
     async def _on_response(self, body: FlexModel, envelope: Envelope) -> None:

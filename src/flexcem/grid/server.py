@@ -15,7 +15,11 @@ with a :class:`~flexcem.store.SqlSignalStore`, so every message sent and every a
 Restart without loss: everything lives in the store, so a server started again on the same database reloads
 the registry and the open signals, re-arms their deadlines (a deadline that passed while it was down fires at
 once and records who had not answered), and records answers that arrive afterwards — late ones as late. It
-sends nothing again: what was sent is in the store, and retained signals stay on the broker.
+sends nothing again that was delivered: what was sent is in the store, and retained signals stay on the broker.
+The one exception is a unicast whose delivery was in progress at the stop (stored, never acknowledged, refused,
+answered or timed out), of an open signal or one sent within ``redeliver_within``: it is delivered again in the
+background with the same message id, so a CEM that had received it answers from its de-duplication cache and
+handles it once.
 
 Bad operator input (unknown target, impossible window, deadline in the past, duplicate id) raises
 :class:`~flexcem.grid.server_programs.OperatorError` naming the field, before anything is sent or stored.
@@ -39,6 +43,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
+from sqlalchemy import or_, select
 
 from flexcem.bus import Endpoint, Link, MemoryBus
 from flexcem.bus.access import Role
@@ -77,6 +82,7 @@ from flexcem.model import (
     new_id,
 )
 from flexcem.store import DEFAULT_URL, GridStore, SqlSignalStore
+from flexcem.store.models import Signal
 
 __all__ = ["GridServer", "OperatorError", "make_bus"]
 
@@ -104,7 +110,9 @@ class GridServer(RegistryMixin, ReadsMixin):
     ``domain``/``name`` make the server's address (``grid/dso``: CEMs must accept signals from it);
     ``ack_timeout_s`` [s] and ``retries`` bound each unicast delivery; an operator call waits at most
     ``answer_wait_s`` [s] for a unicast's answer before returning the stored (still sending) signal;
-    ``presence_poll_s`` [s] is how often the in-process bus is looked at for presence.
+    ``presence_poll_s`` [s] is how often the in-process bus is looked at for presence; at start, a unicast
+    interrupted by the stop is delivered again if its signal is open or was last sent within
+    ``redeliver_within``.
     """
 
     def __init__(
@@ -121,6 +129,7 @@ class GridServer(RegistryMixin, ReadsMixin):
         presence_poll_s: float = 1.0,
         feedback_grace: timedelta = timedelta(hours=1),
         confirm_within: timedelta = timedelta(minutes=1),
+        redeliver_within: timedelta = timedelta(days=1),
     ) -> None:
         self.store = store
         self.bus = bus
@@ -132,6 +141,7 @@ class GridServer(RegistryMixin, ReadsMixin):
         self._endpoint_options = {"ack_timeout_s": ack_timeout_s, "retries": retries}
         self._feedback_grace = feedback_grace
         self._confirm_within = confirm_within
+        self._redeliver_within = redeliver_within
         self.registry = GridRegistry(domain)
         self.signal_store = SqlSignalStore(store)
         self._endpoint: Endpoint | None = None
@@ -221,10 +231,11 @@ class GridServer(RegistryMixin, ReadsMixin):
         for message_type in COLLECTED:
             endpoint.on(message_type, self._on_inbound)
         self._endpoint = endpoint
-        self._resume()
+        interrupted = self._resume()
         self._join_groups()
         self._watch_presence(link)
         await endpoint.start()
+        self._redeliver(interrupted)
         log.info("grid server %s: %d endpoints, %d groups, %d areas", self.address, len(self.registry.customers),
                  len(self.registry.groups), len(self.registry.areas))
 
@@ -233,9 +244,16 @@ class GridServer(RegistryMixin, ReadsMixin):
             return await self.bus.connect(self.address, role=Role.CONTROLLER)
         return await self.bus.connect(self.address)
 
-    def _resume(self) -> None:
-        """Re-arm the deadlines of the stored open signals and the traffic lights in force."""
+    def _resume(self) -> list[tuple[GridProgram, SignalRecord]]:
+        """Re-arm the deadlines of the stored open signals and the traffic lights in force; the signals (open,
+        or last sent within ``redeliver_within``) whose last unicast was being delivered at the stop."""
         rearmed = 0
+        interrupted: list[tuple[GridProgram, SignalRecord]] = []
+        for program_name, signal_id in self._open_or_recent_signals():
+            program = self._programs.get(program_name)
+            record = self.signal_store.get(program_name, signal_id)
+            if program is not None and record is not None and record.unsettled_delivery() is not None:
+                interrupted.append((program, record))
         for program_name, signal_id in queries.open_signals(self.store):
             program = self._programs.get(program_name)
             record = self.signal_store.get(program_name, signal_id)
@@ -252,6 +270,28 @@ class GridServer(RegistryMixin, ReadsMixin):
                 light.current[record.body.area] = record.body
         if rearmed:
             log.info("grid server %s: %d deadline(s) re-armed from the store", self.address, rearmed)
+        return interrupted
+
+    def _open_or_recent_signals(self) -> list[tuple[str, str]]:
+        """(program, signal id) of the open signals and of those last sent within ``redeliver_within``."""
+        since = self.clock.now() - self._redeliver_within
+        statement = (
+            select(Signal.program, Signal.signal_id)
+            .where(or_(Signal.status == "open", Signal.updated_at >= since))
+            .order_by(Signal.sent_at, Signal.id)
+        )
+        with self.store.engine.connect() as connection:
+            return [(str(p), str(s)) for p, s in connection.execute(statement)]
+
+    def _redeliver(self, interrupted: list[tuple[GridProgram, SignalRecord]]) -> None:
+        """Deliver again, in the background and with their message ids, the unicasts in progress at the stop."""
+        for program, record in interrupted:
+            task = asyncio.create_task(program.redeliver(record), name=f"redeliver {record.signal_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+        if interrupted:
+            log.info("grid server %s: %d interrupted unicast(s) delivered again with their message ids",
+                     self.address, len(interrupted))
 
     def _watch_presence(self, link: Link) -> None:
         if isinstance(link, MqttLink):

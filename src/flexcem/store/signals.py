@@ -1,8 +1,10 @@
 """The programs' signal records in SQL: a :class:`~flexcem.grid.SignalStore` that writes through.
 
 A :class:`~flexcem.grid.SignalRecord` becomes one ``signals`` row (current body as an envelope, target,
-revision, status, and a JSON ``state``: expected responders, deadlines, acknowledged, undelivered, missing)
-and one ``messages`` row per message sent, answer received (on time or late), unsolicited answer and refusal.
+revision, status, and a JSON ``state``: expected responders, deadlines, acknowledged, undelivered, missing,
+settled deliveries) and one ``messages`` row per message sent (a delivery to one endpoint with its message id,
+in ``message_id`` and as the stored envelope's id), answer received (on time or late), unsolicited answer and
+refusal.
 Records only grow, so :meth:`SqlSignalStore.save` updates the row and appends what is new, in one transaction.
 
 Programs keep and mutate the record objects they were given (a deadline timer holds one), so the store keeps
@@ -21,7 +23,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from flexcem.codec import decode_json, encode_json
 from flexcem.grid.records import Refusal, Response, SignalRecord
-from flexcem.model import Envelope, FlexModel, message_type_of, parse_address
+from flexcem.model import Envelope, FlexModel, message_type_of, new_id, parse_address
 from flexcem.store.models import Message, Program, Signal
 from flexcem.store.repository import GridStore
 
@@ -129,9 +131,10 @@ class SqlSignalStore:
                   "signal_id": record.signal_id}
         if category == "sent":
             at, body = item
+            message_id = record.sent_id(seq)
             return {**common, "kind": message_type_of(body), "sender": sender, "recipient": record.to, "at": at,
-                    "revision": getattr(body, "revision", 0) or 0, "status": "sent",
-                    "envelope": _envelope(body, sender, record.to, at)}
+                    "revision": getattr(body, "revision", 0) or 0, "status": "sent", "message_id": message_id,
+                    "envelope": _envelope(body, sender, record.to, at, message_id)}
         if category == "refusal":
             return {**common, "kind": "refusal", "sender": item.responder, "recipient": sender, "at": item.at,
                     "revision": record.revision, "status": "refused", "reason": item.reason, "field": item.field}
@@ -151,13 +154,14 @@ class SqlSignalStore:
             deadlines={kind: datetime.fromisoformat(at) for kind, at in state["deadlines"].items()},
             acknowledged=set(state["acknowledged"]), undelivered=set(state["undelivered"]),
             missing={kind: tuple(who) for kind, who in state["missing"].items()},
+            settled=set(state.get("settled", ())),
         )
         messages = connection.execute(
             select(Message).where(Message.signal == row.id).order_by(Message.category, Message.seq)
         )
         for message in messages:
             if message.category == "sent":
-                record.sent.append((message.at, _body(message.envelope)))
+                record.add_sent(message.at, _body(message.envelope), message.message_id)
             elif message.category == "refusal":
                 record.refusals.append(Refusal(message.sender, message.at, message.reason or "", message.field))
             else:
@@ -184,11 +188,13 @@ def _state(record: SignalRecord) -> dict[str, Any]:
         "acknowledged": sorted(record.acknowledged),
         "undelivered": sorted(record.undelivered),
         "missing": {kind: list(who) for kind, who in record.missing.items()},
+        "settled": sorted(record.settled),
     }
 
 
-def _envelope(body: FlexModel, sender: str, to: str, at: datetime) -> str:
-    envelope = Envelope(type=message_type_of(body), sender=sender, to=to, created=at, body=body)
+def _envelope(body: FlexModel, sender: str, to: str, at: datetime, message_id: str | None = None) -> str:
+    envelope = Envelope(id=message_id or new_id(), type=message_type_of(body), sender=sender, to=to, created=at,
+                        body=body)
     return encode_json(envelope, max_bytes=None).decode("utf-8")
 
 
