@@ -60,6 +60,12 @@ def add_parser(commands: Any) -> None:
     serve.add_argument("--ack-timeout-s", type=float, default=5.0, help="wait per unicast attempt [s]")
     serve.add_argument("--feedback-grace-s", type=float, default=3600.0,
                        help="how long after an event's end its feedback is due [s] (default 3600)")
+    serve.add_argument("--policy", type=Path, metavar="FILE",
+                       help="access policy (JSON) of the broker: groups added through the API are written into it")
+    serve.add_argument("--acl", type=Path, metavar="FILE",
+                       help="the broker's ACL file (broker-config --out DIR: DIR/acl), regenerated with --policy")
+    serve.add_argument("--broker-pid", type=int, metavar="PID", help="Mosquitto's process id: reloaded (SIGHUP) "
+                       "when the ACL changes")
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     serve.set_defaults(run=run_serve)
     token = actions.add_parser("token", help="issue or revoke an API token")
@@ -118,14 +124,24 @@ class _BadInput(Exception):
 async def _serve(args: argparse.Namespace, tokens: Any) -> int:
     from datetime import timedelta
 
+    from flexcem.grid.broker_acl import BrokerAcl
     from flexcem.grid.server import GridServer, OperatorError
     from flexcem.web.grid_app import create_grid_app
     from flexcem.web.serving import embedded_server
 
+    broker_acl = None
+    if args.policy is not None or args.acl is not None:
+        if args.policy is None or args.acl is None:
+            raise _BadInput("--policy and --acl go together (the ACL is generated from the policy)")
+        try:
+            broker_acl = BrokerAcl(args.policy, args.acl, args.broker_pid)
+        except (OSError, ValueError) as error:
+            raise _BadInput(f"--policy {args.policy}: {error}") from None
     try:
         server = GridServer.open(
             args.db, schema=args.schema, bus=args.bus, pki=args.pki, domain=args.domain, name=args.name,
             ack_timeout_s=args.ack_timeout_s, feedback_grace=timedelta(seconds=args.feedback_grace_s),
+            broker_acl=broker_acl,
         )
     except OperatorError as error:
         raise _BadInput(f"--{error.field or 'db'}: {error}") from None

@@ -50,6 +50,7 @@ from flexcem.bus.access import Role
 from flexcem.bus.mqtt import MqttBus, MqttLink
 from flexcem.clock import Clock, RealClock
 from flexcem.grid import server_queries as queries
+from flexcem.grid.broker_acl import BrokerAcl
 from flexcem.grid.emergency import EmergencyProgram
 from flexcem.grid.energy_saving import EnergySavingProgram
 from flexcem.grid.load_management import LoadManagementProgram
@@ -130,8 +131,11 @@ class GridServer(RegistryMixin, ReadsMixin):
         feedback_grace: timedelta = timedelta(hours=1),
         confirm_within: timedelta = timedelta(minutes=1),
         redeliver_within: timedelta = timedelta(days=1),
+        broker_acl: BrokerAcl | None = None,
     ) -> None:
         self.store = store
+        self.broker_acl = broker_acl
+        """On Mosquitto: the ACL that follows the registry's groups (a member added is reloaded into the broker)."""
         self.bus = bus
         self.domain = domain
         self.address = endpoint_address(domain, name)

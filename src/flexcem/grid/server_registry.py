@@ -19,6 +19,7 @@ from typing import Any
 from flexcem.bus import Link, MemoryBus
 from flexcem.bus.mqtt import MqttBus, MqttLink
 from flexcem.clock import Clock
+from flexcem.grid.broker_acl import BrokerAcl
 from flexcem.grid.registry import GridRegistry
 from flexcem.grid.server_programs import OperatorError, operator_error
 from flexcem.grid.server_views import CustomerView, MeterView
@@ -51,11 +52,16 @@ class RegistryMixin:
     presence_poll_s: float
     _link: Link | None
 
+    broker_acl: BrokerAcl | None
+
     def _join_groups(self) -> None:
+        """Apply the registry's group membership to the bus: the in-process bus's groups, or the broker's ACL."""
         if isinstance(self.bus, MemoryBus):
             for group, members in self.registry.groups.items():
                 for member in members:
                     self.bus.join(group, member)
+        if self.broker_acl is not None:
+            self.broker_acl.sync(self.registry.groups)
 
     # -- registry --------------------------------------------------------------------------------------------
 
@@ -90,9 +96,7 @@ class RegistryMixin:
         except StoreError as error:
             raise OperatorError(str(error), "members" if error.field == "endpoint_address" else error.field) from None
         self.registry.groups.setdefault(address, set()).update(member_addresses)
-        if isinstance(self.bus, MemoryBus):
-            for member in member_addresses:
-                self.bus.join(address, member)
+        self._join_groups()
         return address
 
     def add_area(self, area: str, *, group: str | None = None, members: Iterable[str] = ()) -> str:
