@@ -120,5 +120,5 @@ def test_members_without_an_identity_in_the_policy_are_reported_not_invented(tmp
 def test_a_policy_the_server_cannot_rewrite_is_refused_at_start_naming_the_file(tmp_path: Path) -> None:
     toml = tmp_path / "policy.toml"
     toml.write_text('[[identities]]\nid = "dso"\n')
-    with pytest.raises(ValueError, match="policy.toml"):
+    with pytest.raises(ValueError, match=r"policy\.toml"):
         BrokerAcl(toml, tmp_path / "acl")
