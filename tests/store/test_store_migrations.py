@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import Database
 from sqlalchemy import inspect, text
 
 from flexcem.store import Base, upgrade_to_head
 from flexcem.store.engine import alembic_config, make_engine
+from postgres_harness import Database
 
 
 def test_the_migrated_schema_equals_the_models_metadata(database: Database) -> None:

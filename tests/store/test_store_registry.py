@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import Database
-
 from flexcem.codec import decode_json
 from flexcem.grid import GridRegistry
 from flexcem.model import Envelope, GridState, TrafficLight
 from flexcem.store import GridStore
+from postgres_harness import Database
 
 T0 = datetime(2021, 7, 15, 11, 0, tzinfo=UTC)
 

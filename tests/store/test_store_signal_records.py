@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from conftest import Database
 from sqlalchemy import select
 
 from flexcem.codec import decode_json
@@ -28,6 +27,7 @@ from flexcem.model import (
 from flexcem.store import GridStore, SqlSignalStore
 from flexcem.store.models import Message, Signal
 from grid_harness import AREA, Neighbourhood, address, hours, run_grid
+from postgres_harness import Database
 
 START = datetime(2021, 7, 15, 11, 0, tzinfo=DATA_CLOCK)
 NOON, TWO = START + hours(1), START + hours(3)

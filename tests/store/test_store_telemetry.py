@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Database
 
 from flexcem.data import CityLearnData
 from flexcem.model import MeterReading
 from flexcem.store import DuplicateRecord, GridStore, MeterSample
 from flexcem.store.telemetry import IngestMethod
+from postgres_harness import Database
 
 DATA = CityLearnData.embedded()
 HOUR = timedelta(hours=1)

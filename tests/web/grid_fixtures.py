@@ -7,10 +7,8 @@ Import the ``grid_database`` fixture into a test module to run its tests on both
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,59 +16,27 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from flexcem.bus import Endpoint, MemoryBus
 from flexcem.clock import Clock, RealClock
 from flexcem.grid.server import GridServer
-from flexcem.store import GridStore, create_schema, drop_schema
 from flexcem.web.auth import TokenBook
 from flexcem.web.grid_app import create_grid_app
+from postgres_harness import BACKENDS, Database, empty_database
 
-POSTGRES_URL = os.environ.get("FLEXCEM_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRETS = {role: f"{role}-secret-0123456789abcdef" for role in ("viewer", "operator", "admin")}
 """A token per role (name = role)."""
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class GridDatabase:
-    """A test's database: URL and (PostgreSQL) schema."""
-
-    backend: str
-    url: str
-    schema: str | None = None
-
-    def open(self) -> GridStore:
-        """The migrated store."""
-        return GridStore.open(self.url, schema=self.schema)
+GridDatabase = Database
+"""A test's database: URL and (PostgreSQL) schema."""
 
 
-def _require_postgres() -> None:
-    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("select 1"))
-    except OperationalError as error:
-        pytest.fail(f"PostgreSQL is required and not reachable at {POSTGRES_URL}: {error.orig}", pytrace=False)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(params=("sqlite", "postgresql"))
-def grid_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GridDatabase]:
+@pytest.fixture(params=BACKENDS)
+def grid_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database of each back-end."""
-    if request.param == "sqlite":
-        yield GridDatabase("sqlite", f"sqlite:///{tmp_path / 'grid.db'}")
-        return
-    _require_postgres()
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    create_schema(POSTGRES_URL, schema)
-    try:
-        yield GridDatabase("postgresql", POSTGRES_URL, schema)
-    finally:
-        drop_schema(POSTGRES_URL, schema)
+    yield from empty_database(request.param, tmp_path)
 
 
 def grid_tokens(path: Path | None = None) -> TokenBook:
