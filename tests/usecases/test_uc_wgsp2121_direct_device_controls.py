@@ -213,3 +213,48 @@ def test_controls_are_refused_or_unsuccessful_with_the_reason_and_inverters_take
     support = out["support"]
     assert isinstance(support, DirectControlResult) and support.success and support.devices == ("pv",)
     assert -300.0 <= float(out["q_support"]) <= 0.0  # type: ignore[arg-type]
+
+
+def test_a_shut_off_profile_of_several_blocks_switches_the_heat_pump_off_and_on_around_each_block() -> None:
+    async def scenario(home: Home) -> dict[str, object]:
+        await base_load(home)
+        heat_pump = await agent(home, HeatPumpAgent, "heatpump")
+        grid = await program(home)
+        await settle(home)
+        now = home.clock.now()
+        blocks = [(now, now + 30 * MINUTE), (now + HOUR, now + 90 * MINUTE), (now + 2 * HOUR, now + 150 * MINUTE)]
+        record = await grid.send(
+            CEM,
+            HeatPumpShutOffProfile(profile_id="hp-blocks", blocks=tuple(TimeWindow(start=s, end=e) for s, e in blocks)),
+        )
+        await settle(home)
+        samples: list[tuple[bool, float, bool]] = []
+        for start, end in blocks:
+            for at in (start + 15 * MINUTE, end + 15 * MINUTE):  # inside the block, then in the gap after it
+                await home.clock.sleep_until(at)
+                held = "heatpump" in home.cem.home.dispatcher.held_until
+                samples.append((heat_pump.enabled, heat_pump.power.power_w, held))
+        actions = [
+            (a.at, a.what, a.success) for a in home.cem.grid_side.direct_controls.actions if a.ref == "hp-blocks"
+        ]
+        await heat_pump.power_off()
+        return {
+            "blocks": blocks,
+            "samples": samples,
+            "actions": actions,
+            "results": [a.body for a in record.answers("result")],
+        }
+
+    out = run_home(
+        scenario, start=START, settings=settings(grant(DirectControlKind.HEAT_PUMP_SHUT_OFF)), forecasts=DataForecasts()
+    )
+    (result,) = out["results"]  # type: ignore[misc]
+    assert result.success and result.devices == ("heatpump",), "the first block has begun: the pump's own answer"
+    expected = [(at, what, True) for start, end in out["blocks"] for at, what in ((start, "off"), (end, "on"))]  # type: ignore[attr-defined]
+    actions = out["actions"]
+    assert [(what, ok) for _, what, ok in actions] == [(what, ok) for _, what, ok in expected]  # type: ignore[attr-defined]
+    for (at, _, _), (want, _, _) in zip(actions, expected, strict=True):  # type: ignore[call-overload]
+        assert abs((at - want).total_seconds()) < 60.0, f"switched at {at}, the block edge is {want}"
+    inside, gaps = out["samples"][0::2], out["samples"][1::2]  # type: ignore[index]
+    assert inside == [(False, 0.0, True)] * 3, "off, drawing nothing and out of the plans in each block"
+    assert [(enabled, held) for enabled, _, held in gaps] == [(True, False)] * 3, "on and the plans' between blocks"

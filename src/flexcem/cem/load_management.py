@@ -22,13 +22,14 @@ The exchange of uc-market §2 from the CEM's side:
 
 **Increase and storage** (``increase`` of load, any change of ``storage``): the planner bounds import only from
 above, so the batteries the user allows carry them out directly (:mod:`flexcem.cem.storage_dispatch`): set
-points on top of their planned power, sent at the window's start, held out of the plans until the end. The
-answer is the change those set points give within the batteries' power and state-of-charge limits.
+points on top of their planned power, sent at the window's start, held out of the plans until the end; what the
+batteries cannot take of a load increase goes to the allowed water heaters and heat pumps, up to their rated power
+and their tanks' headroom (:mod:`flexcem.cem.thermal_dispatch`). The answer is the change those set points give.
 
 **Ramps**: the change asked grows linearly over ``ramp_up`` from the start, and after the end fades linearly over
 ``ramp_down`` (the limits, or the batteries' set points, stay on for that long, easing back to the plan's
 baseline); the answer and the feedback compare with what was asked slot by slot, ramp included.
-Not done: generation increase and storage limits (declined), water heaters for a load increase.
+Not done: generation increase and storage limits (declined).
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ class LoadEvent:
     tail: PlanWindow | None = None
     """The plan's slots in the ramp-down after the window, when there is one."""
     setpoints: dict[str, list[float]] = field(default_factory=dict)
-    """Batteries' set points over the window and the ramp-down [W] (increase and storage requests)."""
+    """Batteries' and heaters' set points over the window and the ramp-down [W] (increase and storage requests)."""
+    device_baselines: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    """The allowed devices' planned power over the window and ramp-down when the set points were made [W]."""
 
     @property
     def by_storage(self) -> bool:
@@ -255,12 +258,13 @@ class LoadManagement:
     def _allowed(self, request: LoadManagementRequest) -> tuple[str, ...]:
         cem = self._cem
         storage = request.action is AdjustmentAction.INCREASE or request.quantity is ManagedQuantity.STORAGE
+        kinds = self._storage.kinds(request)
         return tuple(
             p.device_id
             for p in cem.settings.grid.load_management
             if (record := cem.registry.get(p.device_id)) is not None
             and request.window + request.ramp_down <= p.max_duration
-            and (not storage or record.capabilities.kind is DeviceKind.BATTERY)
+            and (not storage or record.capabilities.kind in kinds)
         )
 
     def _weights(self, event: LoadEvent) -> list[float]:

@@ -2,7 +2,9 @@
 stored energy"; story JWG3 (c)–(d): discharge or charge the battery pack).
 
 The planner bounds the site's import only from above, so a request to *increase* the load, or to change the
-energy stored, is met by the batteries the user allows directly: each gets power set points for the window on
+energy stored, is met by the batteries the user allows directly (and, for what is left of a load increase, the
+hot-water tanks the user allows, :mod:`flexcem.cem.thermal_dispatch`; batteries first: their charge is stored
+electricity, given back later, and their power is exact): each gets power set points for the window on
 top of what the plan had for it (its baseline), slot by slot, until the amount asked for the slot is covered —
 within its power limits and without leaving its state-of-charge band (from the state it last reported).
 
@@ -18,10 +20,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported, UnexpectedReply
+from flexcem.cem.thermal_dispatch import tank_states, thermal_setpoints
 from flexcem.model import (
     AdjustmentAction,
     BatteryStatus,
+    Circuit,
+    DeviceKind,
+    LoadManagementRequest,
     LoadManagementResponse,
+    ManagedQuantity,
     PowerSeries,
     PowerSetpointSchedule,
     PowerSlot,
@@ -35,6 +42,9 @@ if TYPE_CHECKING:
     from flexcem.cem.manager import CustomerEnergyManager
 
 __all__ = ["BatteryState", "StorageDispatch", "storage_setpoints"]
+
+THERMAL_KINDS = (DeviceKind.HEAT_PUMP, DeviceKind.WATER_HEATER)
+"""Heaters with a tank that take part in a load increase."""
 
 
 @dataclass(frozen=True)
@@ -89,9 +99,28 @@ class StorageDispatch:
         self._endpoint = endpoint
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @staticmethod
+    def kinds(request: LoadManagementRequest) -> tuple[DeviceKind, ...]:
+        """The kinds of device that carry out ``request`` directly: batteries, and for a load increase the tanks."""
+        thermal = request.action is AdjustmentAction.INCREASE and request.quantity is ManagedQuantity.LOAD
+        return (DeviceKind.BATTERY, *(THERMAL_KINDS if thermal else ()))
+
+    def baselines(self, event: LoadEvent) -> dict[str, tuple[float, ...]]:
+        """Each allowed device's planned power over the window and ramp-down [W] (0 where it is not planned)."""
+        plan = self._cem.plan
+        windows = [event.baseline] + ([event.tail] if event.tail else [])
+        return {
+            device_id: tuple(
+                w
+                for window in windows
+                for w in ((window.device_w(plan, device_id) if plan else None) or [0.0] * len(window.starts))
+            )
+            for device_id in event.devices
+        }
+
     def batteries(self, event: LoadEvent) -> list[BatteryState]:
         """The allowed batteries with their parameters, energy and planned power over the window and ramp-down."""
-        cem, plan = self._cem, self._cem.plan
+        cem, baselines = self._cem, self.baselines(event)
         states = []
         for device_id in event.devices:
             description = cem.home.book.get(device_id)
@@ -101,13 +130,7 @@ class StorageDispatch:
             status = cem.grid_side.status.latest.get(device_id)
             if isinstance(status, BatteryStatus) and status.at >= description.at:
                 energy = min(status.remaining_energy_kwh * 1000.0, description.parameters.capacity_wh)
-            windows = [event.baseline] + ([event.tail] if event.tail else [])
-            baseline = [
-                w
-                for window in windows
-                for w in ((window.device_w(plan, device_id) if plan else None) or [0.0] * len(window.starts))
-            ]
-            states.append(BatteryState(device_id, description.parameters, energy, tuple(baseline)))
+            states.append(BatteryState(device_id, description.parameters, energy, baselines[device_id]))
         return states
 
     def setpoints(self, event: LoadEvent) -> dict[str, list[float]]:
@@ -117,14 +140,24 @@ class StorageDispatch:
             full = sum(asked) / len(asked)
             asked += [full * f for f in event.tail_factors()]
         charge = event.request.action is AdjustmentAction.INCREASE
-        return storage_setpoints(self.batteries(event), asked, event.baseline.slot, charge=charge)
+        event.device_baselines = self.baselines(event)
+        batteries = self.batteries(event)
+        setpoints = storage_setpoints(batteries, asked, event.baseline.slot, charge=charge)
+        if DeviceKind.WATER_HEATER not in self.kinds(event.request):
+            return setpoints
+        left = list(asked)
+        for battery in batteries:
+            for k, (power, base) in enumerate(zip(setpoints[battery.device_id], battery.baseline_w, strict=False)):
+                left[k] -= power - base
+        tanks = tank_states(self._cem, event, event.device_baselines)
+        return setpoints | thermal_setpoints(tanks, left, event.baseline.slot)
 
     def answer(self, event: LoadEvent) -> LoadManagementResponse:
         request, n = event.request, len(event.baseline.starts)
-        batteries = {b.device_id: b for b in self.batteries(event)}
+        baselines = event.device_baselines or self.baselines(event)
         per_slot = [0.0] * n
         for device_id, powers in event.setpoints.items():
-            base = batteries[device_id].baseline_w
+            base = baselines[device_id]
             for k in range(n):
                 per_slot[k] += abs(powers[k] - base[k])
         change = sum(per_slot) / n
@@ -133,10 +166,11 @@ class StorageDispatch:
         used = tuple(
             d
             for d, powers in event.setpoints.items()
-            if any(abs(p - b) > 1.0 for p, b in zip(powers, batteries[d].baseline_w, strict=False))
+            if any(abs(p - b) > 1.0 for p, b in zip(powers, baselines[d], strict=False))
         )
         met, some = change >= asked - (5.0 + 0.01 * asked), change > 1.0
         direction = "charge" if request.action is AdjustmentAction.INCREASE else "discharge"
+        what = "the batteries and tanks" if len(self.kinds(request)) > 1 else "the batteries"
         return LoadManagementResponse(
             event_id=request.event_id,
             revision=request.revision,
@@ -152,7 +186,7 @@ class StorageDispatch:
             devices=used or event.devices,
             reason=None
             if met
-            else f"the batteries can {direction} {change:.0f} W of the {asked:.0f} W asked, within their limits",
+            else f"{what} can {direction} {change:.0f} W of the {asked:.0f} W asked, within their limits",
         )
 
     def send_at_start(self, event: LoadEvent) -> None:
@@ -172,6 +206,8 @@ class StorageDispatch:
         starts = [*event.baseline.starts, *(event.tail.starts if event.tail else ())]
         held = cem.home.dispatcher.held_until
         for device_id, powers in event.setpoints.items():
+            record = cem.registry.get(device_id)
+            heat_pump = record is not None and record.capabilities.kind is DeviceKind.HEAT_PUMP
             held[device_id] = max(held.get(device_id, until), until)
             address = cem.address_of(device_id)
             if address is None:
@@ -179,6 +215,7 @@ class StorageDispatch:
             schedule = PowerSetpointSchedule(
                 device_id=device_id,
                 schedule_id=f"{request.event_id}-r{request.revision}",
+                circuit=Circuit.HOT_WATER if heat_pump else Circuit.MAIN,
                 schedule=PowerSeries(
                     slots=tuple(
                         PowerSlot(start=at, duration=slot, power_w=w) for at, w in zip(starts, powers, strict=True)
