@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from flexcem.model import DeviceState
 from flexcem.sim.local_site import LocalSite, LocalSiteOptions
 
 SPEED = 3600.0  # an hour of the home per real second
@@ -66,6 +67,7 @@ def test_flexcem_up_runs_grid_cem_and_home_with_both_dashboards_and_restarts_wit
                 if seen["devices"] and seen["plan"].get("devices"):
                     break
                 await asyncio.sleep(0.2)
+            seen["washer"] = site.home.appliances["washer"].state  # loaded at 07:30, to be done by 14:25
             return seen, site.home.cem_address
         finally:
             await site.stop()
@@ -83,6 +85,7 @@ def test_flexcem_up_runs_grid_cem_and_home_with_both_dashboards_and_restarts_wit
     )
     assert seen["plan"]["devices"], "the CEM planned the home"
     assert seen["prices"]["slots"], "the CEM holds the published prices"
+    assert seen["washer"] is DeviceState.FINISHED, "the washer ran at its assigned start on the scaled clock"
 
     async def second_run() -> tuple[int, int, int]:
         site = LocalSite(options(tmp_path), echo=lambda _: None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -130,6 +131,14 @@ class PreferencesConfig(_Section):
     replan_interval: PositiveDuration | None = Field(
         default=None, description="Re-plan the home this often as well as on every trigger (ISO 8601, PT1H)."
     )
+    heartbeat_interval: PositiveDuration = Field(
+        default=timedelta(minutes=15),
+        description="How often each device is expected to report; a device silent past it and the grace is asked "
+        "for its status, then reported (JWG11).",
+    )
+    heartbeat_grace: PositiveDuration = Field(
+        default=timedelta(minutes=5), description="Margin past the heartbeat interval before it counts as missed."
+    )
 
 
 class PriceThresholdConfig(_Section):
@@ -243,6 +252,8 @@ class HomeConfig(_Section):
                     if d.load_management is not None
                 ),
                 emergency_exempt=tuple(d.id for d in self.devices if d.emergency_exempt),
+                heartbeat_interval=preferences.heartbeat_interval,
+                heartbeat_grace=preferences.heartbeat_grace,
             ),
         )
 

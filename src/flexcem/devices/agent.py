@@ -467,14 +467,17 @@ class DeviceAgent(ABC):
         if until is None:
             await self._changed.wait()
             return True
-        remaining = (until - self.clock.now()).total_seconds()
-        if remaining <= 0:
+        if until <= self.clock.now():
             return False
+        # the clock's time, not the event loop's: they differ on a scaled clock (``flexcem up``)
+        changed = asyncio.ensure_future(self._changed.wait())
+        due = asyncio.ensure_future(self.clock.sleep_until(until))
         try:
-            await asyncio.wait_for(self._changed.wait(), remaining)
-        except TimeoutError:
-            return False
-        return True
+            await asyncio.wait((changed, due), return_when=asyncio.FIRST_COMPLETED)
+        finally:  # the loser is cancelled and left to finish on its own: the caller goes on at this instant
+            for waiter in (changed, due):
+                waiter.cancel()
+        return changed.done() and not changed.cancelled()
 
     async def _job_runner(self, job: Job) -> None:
         """Wait for the start (assigned, or the latest start as fail-safe), then run the job."""

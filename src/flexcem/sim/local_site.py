@@ -6,7 +6,7 @@ minutes while a person clicks through both dashboards:
 
 * the **grid server** (:class:`~flexcem.grid.server.GridServer`, endpoint ``local/dso``) with the operator
   API and dashboard; the household is registered as customer ``household``, its CEM in area ``north``, its
-  smart meter as ``meter``. Every day at 12:00 it publishes the next day's real CityLearn prices (and today's
+  smart meter as ``home-meter``. Every day at 12:00 it publishes the next day's real CityLearn prices (and today's
   at start-up), as a retailer does day-ahead;
 * the household's **CEM service** (:class:`~flexcem.cem.service.CemService`, endpoint ``local/home-cem``) with
   its store, API and dashboard;
@@ -173,7 +173,7 @@ class LocalSite:
             grid_sources=(self.grid.address,), domain=DOMAIN, clock=self.clock,
             meter_address=f"{DOMAIN}/{spec.home_id}-meter", external_cem=True, head_end=self.grid.address,
         )
-        self._register(self.home.cem_address)
+        self._register(self.home.cem_address, meter_id=f"{spec.home_id}-meter")
         self.cem = CemService(
             self._home_config(self.home), bus=self.bus, clock=self.clock, db_path=options.directory / "cem.db",
             forecasts=DataForecasts(data), http=f"{options.host}:{options.cem_port}",
@@ -228,14 +228,14 @@ class LocalSite:
     def _secret(self, name: str) -> str:
         return self._secrets[name]
 
-    def _register(self, cem_address: str) -> None:
+    def _register(self, cem_address: str, meter_id: str) -> None:
         """The household, its CEM, its area and its meter in the grid's registry (on a new database only)."""
         if self.grid.customers(limit=1)[0]:
             return
         self.grid.add_customer("household", name="The local household")
         self.grid.add_endpoint(cem_address, "household")
         self.grid.add_area(AREA, members=[cem_address])
-        self.grid.add_meter("meter", endpoint=cem_address)
+        self.grid.add_meter(meter_id, endpoint=cem_address)
 
     def _home_config(self, home: SimHome) -> HomeConfig:
         settings = home.settings()
@@ -259,7 +259,10 @@ class LocalSite:
                     "tariff_sources": [self.grid.address], "area": AREA, "meter": home.meter_address,
                     "currency": "USD",
                 },
-                "preferences": {"objective": "cost", "replan_interval": "PT1H"},
+                "preferences": {
+                    "objective": "cost", "replan_interval": "PT1H",
+                    "heartbeat_interval": "PT1H", "heartbeat_grace": "PT10M",  # the devices report hourly
+                },
                 "devices": devices,
                 "http": {"token": self.options.household_token},
             }

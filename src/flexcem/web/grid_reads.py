@@ -73,8 +73,9 @@ def read_router(server: GridServer, tokens: TokenBook) -> APIRouter:
 
     @router.get("/health", tags=["service"])
     async def health() -> dict[str, Any]:
-        """Whether the server runs (no token needed)."""
-        return {"status": "ok" if server.running else "stopped", "address": server.address}
+        """Whether the server runs, its address and its clock's time (no token needed)."""
+        return {"status": "ok" if server.running else "stopped", "address": server.address,
+                "now": server.clock.now().isoformat()}
 
     @router.get("/me", tags=["service"])
     async def me(token: Viewer) -> dict[str, str]:

@@ -5,7 +5,9 @@
 
   var TOKEN_KEY = "flexcem-cem-token";
   var REFRESH_MS = 5000;
-  var state = { currency: "", proposalId: null, timer: null, token: null, objectiveChosen: false, devicesKey: null };
+  var state = {
+    currency: "", proposalId: null, timer: null, token: null, objectiveChosen: false, devicesKey: null, now: null,
+  };
 
   function $(id) {
     return document.getElementById(id);
@@ -78,7 +80,7 @@
   function clock(iso) {
     if (!iso) return "–";
     var d = new Date(iso);
-    var today = new Date();
+    var today = new Date(state.now || Date.now());
     var hm = FlexCharts.timeLabel(d.getTime(), false);
     return d.toDateString() === today.toDateString() ? hm : FlexCharts.timeLabel(d.getTime(), true);
   }
@@ -228,7 +230,7 @@
       unit: "W",
       rightLabel: "price",
       rightUnit: plan.currency + "/kWh",
-      now: Date.now(),
+      now: state.now || Date.now(),
     });
     $("plan-violations").textContent = plan.violations.length ? "Not met: " + plan.violations.join("; ") : "";
   }
@@ -295,6 +297,7 @@
     ])
       .then(function (all) {
         var summary = all[0];
+        state.now = Date.parse(summary.now); // the CEM's clock (a simulated home runs ahead of the browser's)
         $("cem-address").textContent = summary.address;
         $("cem-time").textContent = clock(summary.now);
         $("cem-zone").textContent = summary.timezone;
@@ -306,6 +309,9 @@
         renderPlan(all[3]);
         renderEvents(all[5]);
         document.body.dataset.loaded = "true";
+        if ($("proposal-message").textContent.indexOf("cannot read the CEM") === 0) {
+          say("proposal-message", "", true); // readable again
+        }
       })
       .catch(function (error) {
         say("proposal-message", "cannot read the CEM: " + error.message, false);

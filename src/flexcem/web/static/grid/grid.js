@@ -8,6 +8,7 @@
   var REFRESH_MS = 3000;
   var token = "";
   var timer = null;
+  var serverNow = Date.now(); // the server's clock at the latest refresh [ms]
 
   function $(id) { return document.getElementById(id); }
 
@@ -206,7 +207,7 @@
     var series = [{ name: "load " + (view.target.split("/").pop()), step: true,
       points: view.points.map(function (p) { return [p.at, p.power_w / 1000]; }) }];
     if (window.FlexCharts) {
-      window.FlexCharts.lineChart($("load-chart"), series, { yLabel: "load", unit: "kW", now: Date.now() });
+      window.FlexCharts.lineChart($("load-chart"), series, { yLabel: "load", unit: "kW", now: serverNow });
     }
   }
 
@@ -250,8 +251,16 @@
   function refresh() {
     if (timer) clearTimeout(timer);
     timer = setTimeout(refresh, REFRESH_MS);
+    // the server's clock (a simulated grid runs ahead of the browser's), then everything for that instant
+    return api("/api/health").then(function (health) {
+      serverNow = Date.parse(health.now) || Date.now();
+      return load();
+    }, function () { return load(); });
+  }
+
+  function load() {
     var hours = Number($("load-hours").value);
-    var end = new Date(Date.now() + 60e3);
+    var end = new Date(serverNow + 60e3);
     var start = new Date(end.getTime() - hours * 3600e3);
     var target = $("load-target").value;
     var loadPath = "/api/load?start=" + encodeURIComponent(start.toISOString()) + "&end=" +
