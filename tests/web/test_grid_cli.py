@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -50,7 +51,9 @@ def test_serve_on_the_embedded_bus_issues_an_admin_token_serves_and_stops_cleanl
             except httpx.HTTPError:
                 assert time.monotonic() < deadline and process.poll() is None
                 time.sleep(0.1)
-        assert health.json() == {"status": "ok", "address": "grid/dso"}
+        answer = health.json()
+        assert {k: answer[k] for k in ("status", "address")} == {"status": "ok", "address": "grid/dso"}
+        assert datetime.fromisoformat(answer["now"]).tzinfo is not None, "the server's clock, for the dashboard"
         me = httpx.get(f"http://127.0.0.1:{port}/api/me", headers={"Authorization": f"Bearer {secret}"})
         assert me.json() == {"name": "admin", "role": "admin"}
         page = httpx.get(f"http://127.0.0.1:{port}/")
