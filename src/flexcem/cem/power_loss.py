@@ -53,6 +53,7 @@ __all__ = [
     "PowerLossMemoryError",
     "PowerLossReport",
     "analyse_restart",
+    "parse_alive_record",
 ]
 
 RECORD_EVERY = timedelta(minutes=1)
@@ -92,6 +93,16 @@ class PowerLossMemory(Protocol):
         ...
 
 
+def parse_alive_record(text: str, source: str) -> AliveRecord:
+    """The record in JSON ``text``; :class:`PowerLossMemoryError` naming ``source`` and the field otherwise."""
+    try:
+        return AliveRecord.model_validate_json(text)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "record"
+        raise PowerLossMemoryError(f"{source}: {where}: {first['msg']}") from None
+
+
 class FilePowerLossMemory:
     """The alive record as one JSON file, replaced atomically (write a sibling, then rename)."""
 
@@ -104,12 +115,7 @@ class FilePowerLossMemory:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        try:
-            return AliveRecord.model_validate_json(text)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "record"
-            raise PowerLossMemoryError(f"{self.path}: {where}: {first['msg']}") from None
+        return parse_alive_record(text, str(self.path))
 
     def save(self, record: AliveRecord) -> None:
         """Write ``record`` to a sibling file, flush it to disk and rename it over :attr:`path`."""

@@ -7,9 +7,7 @@ writing leaves the previous one).
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
-from flexcem.cem.power_loss import AliveRecord, PowerLossMemoryError
+from flexcem.cem.power_loss import AliveRecord, parse_alive_record
 from flexcem.cem.store.repository import CemStore
 
 __all__ = ["ALIVE_KEY", "StoreAliveMemory"]
@@ -28,12 +26,7 @@ class StoreAliveMemory:
         text = self.store.record(ALIVE_KEY)
         if text is None:
             return None
-        try:
-            return AliveRecord.model_validate_json(text)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "record"
-            raise PowerLossMemoryError(f"cem_records[{ALIVE_KEY}]: {where}: {first['msg']}") from None
+        return parse_alive_record(text, f"cem_records[{ALIVE_KEY}]")
 
     def save(self, record: AliveRecord) -> None:
         """Replace the record."""
