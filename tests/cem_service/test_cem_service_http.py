@@ -15,6 +15,7 @@ from flexcem.cem.config import parse_home_config
 from flexcem.cem.service import CemService
 from flexcem.clock import RealClock
 from flexcem.model import DeviceCapabilities, DeviceFunction, DeviceKind, DeviceRegistration, DeviceState, DeviceStatus
+from flexcem.web.cem_service_http import household_server
 from mosquitto_harness import free_port
 
 TOKEN = "a-household-token-of-some-length"
@@ -43,7 +44,7 @@ def test_the_service_serves_the_household_api_of_the_restored_cem_with_history_f
         await washer.deliver("home/cem", DeviceStatus(device_id="washer", state=DeviceState.IDLE, at=at, power_w=4.0))
         await first.stop()
 
-        second = CemService(config, bus=bus, clock=clock)
+        second = CemService(config, bus=bus, clock=clock, http_server=household_server)
         await second.start()
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +39,11 @@ from flexcem.clock import Clock, RealClock
 from flexcem.model import PowerFlow, TimeWindow
 from flexcem.planner import LimitSlot
 
-__all__ = ["CemService", "ServiceStatistics"]
+__all__ = ["CemService", "HttpServerFactory", "ServiceStatistics"]
+
+HttpServerFactory = Callable[["CemService", str], Any]
+"""Makes the household's HTTP server for a started service and a ``HOST:PORT``: an object with ``async serve()``
+and ``should_exit`` (a uvicorn server; :func:`flexcem.web.cem_service_http.household_server`)."""
 
 log = logging.getLogger("flexcem.cem.service")
 
@@ -70,6 +75,7 @@ class CemService:
         clock: Clock | None = None,
         forecasts: HomeForecasts | None = None,
         http: str | None = None,
+        http_server: HttpServerFactory | None = None,
     ) -> None:
         self.config = config
         self.bus_url = bus_url or config.bus.url
@@ -77,6 +83,12 @@ class CemService:
         self.clock = clock or RealClock()
         self.forecasts = forecasts
         self.http = http or config.http.listen
+        self._http_server = http_server
+        if self.http and http_server is None:
+            raise ValueError(
+                f"http.listen: {self.http} is set but no HTTP server was given "
+                "(CemService(..., http_server=flexcem.web.cem_service_http.household_server))"
+            )
         self._given_bus = bus
         self._owned_bus: Any = None
         self.store: CemStore | None = None
@@ -231,33 +243,6 @@ class CemService:
 
     async def _serve_http(self, listen: str) -> None:
         """Serve the household's API and dashboard on ``listen`` (``HOST:PORT``) in this event loop."""
-        from flexcem.web.cem_app import create_cem_app  # the web package builds on the CEM, not the other way
-        from flexcem.web.serving import embedded_server
-
-        assert self.cem is not None
-        app = create_cem_app(self.cem, token=self.config.http.token, history=StoreHistory(self))
-        host, _, port = listen.rpartition(":")
-        self._server = embedded_server(app, host.strip("[]"), int(port))
+        assert self._http_server is not None  # checked when the service was made
+        self._server = self._http_server(self, listen)
         self._tasks.append(asyncio.create_task(self._server.serve(), name="cem http"))
-
-
-class StoreHistory:
-    """The household API's history from the store: the site's readings outlive restarts (JWG10/12)."""
-
-    def __init__(self, service: CemService) -> None:
-        self._service = service
-
-    def history(self, start: datetime, end: datetime) -> Any:
-        """The in-memory history with the site power read from the store."""
-        from flexcem.web.cem_models import SeriesPoint
-        from flexcem.web.cem_views import history_from_memory
-
-        service = self._service
-        assert service.cem is not None and service.store is not None
-        memory = history_from_memory(service.cem, start, end)
-        readings = service.store.readings("site", start, end)
-        site = [
-            SeriesPoint(start=r.at, duration_s=(n.at - r.at).total_seconds() if n else 0.0, value=r.power_w)
-            for r, n in zip(readings, [*readings[1:], None], strict=True)
-        ]
-        return memory.model_copy(update={"source": "cem-store", "site_power": site or memory.site_power})

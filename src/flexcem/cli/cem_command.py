@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"flexcem cem run: --http: {error.errors()[0]['msg']}", file=sys.stderr)
             return EXIT_BAD_CONFIG
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    service = CemService(config, db_path=args.db, http=args.http)
+    from flexcem.web.cem_service_http import household_server  # FastAPI only when the service runs
+
+    service = CemService(config, db_path=args.db, http=args.http, http_server=household_server)
     return asyncio.run(_serve(service))
 
 

@@ -46,6 +46,7 @@ from flexcem.sim.scenario import SITE_TIMEZONE, Scenario, parse_scenario
 from flexcem.store import GridStore
 from flexcem.web.auth import Role as ApiRole
 from flexcem.web.auth import TokenBook
+from flexcem.web.cem_service_http import household_server
 from flexcem.web.grid_app import create_grid_app
 from flexcem.web.serving import EmbeddedServer, embedded_server
 
@@ -176,7 +177,7 @@ class LocalSite:
         self._register(self.home.cem_address, meter_id=f"{spec.home_id}-meter")
         self.cem = CemService(
             self._home_config(self.home), bus=self.bus, clock=self.clock, db_path=options.directory / "cem.db",
-            forecasts=DataForecasts(data), http=f"{options.host}:{options.cem_port}",
+            forecasts=DataForecasts(data), http=f"{options.host}:{options.cem_port}", http_server=household_server,
         )
         await self.cem.start()
         await self.home.start()
