@@ -38,6 +38,7 @@ from typing import Any
 import highspy
 import numpy as np
 
+from flexcem.data.citylearn import DATA_START
 from flexcem.model.flexibility import ChargeCurvePoint
 from flexcem.model.home_parameters import BatteryParameters
 from flexcem.model.power_profile import PowerSequence, ProfileSlot
@@ -48,7 +49,6 @@ from flexcem.planner.builder import ColumnKind
 from flexcem.planner.devices.battery import BatteryDevice
 from flexcem.planner.devices.pv import GenerationSlot, PvDevice
 from flexcem.planner.model import build_model
-from flexcem.sim.datasets import DATA_START
 
 try:  # written concurrently by another change; the benchmark includes it when it is there
     from flexcem.model.home_parameters import HeatPumpParameters, TankParameters

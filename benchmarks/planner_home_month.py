@@ -59,6 +59,7 @@ from typing import Any
 
 import numpy as np
 
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices import (
     DEFAULT_AIR_CONDITIONER,
     DEFAULT_HEAT_PUMP,
@@ -78,7 +79,6 @@ from flexcem.devices import (
     room_gains_w,
 )
 from flexcem.devices.air_conditioner import FAN_POWER_W
-from flexcem.devices.home_data import HomeData
 from flexcem.model import AcMode, FanSpeed, PowerSequence
 from flexcem.model.home_parameters import BatteryParameters, HeatPumpParameters, PvParameters, TankParameters
 from flexcem.model.tariff import PriceSlot
@@ -89,7 +89,6 @@ from flexcem.planner.devices.battery import BatteryDevice
 from flexcem.planner.devices.heat_pump import HeatPumpDevice
 from flexcem.planner.devices.pv import PvDevice
 from flexcem.planner.devices.thermal_inputs import ComfortSlot, HeatSlot, RoomInput, TankInput, TemperatureSlot
-from flexcem.sim.datasets import CityLearnData
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -247,7 +246,7 @@ class Meter:
 class Home:
     """The physics of one home over the month: battery, PV, heat pump + tank, air conditioner + room, base load."""
 
-    def __init__(self, spec: Spec, data: HomeData, price: np.ndarray) -> None:
+    def __init__(self, spec: Spec, data: CityLearnData, price: np.ndarray) -> None:
         self.spec, self.data, self.price_per_kwh = spec, data, price
         self.battery = BatteryModel(spec.battery, energy_wh=0.5 * spec.battery.capacity_wh)
         self.pv = PvGenerator(spec.pv, data)
@@ -333,7 +332,7 @@ def _outside(value: float, band: tuple[float, float]) -> float:
 
 
 # -- planning --------------------------------------------------------------------------------------------------
-def _hourly(start: datetime, end: datetime, data: HomeData) -> list[tuple[datetime, int]]:
+def _hourly(start: datetime, end: datetime, data: CityLearnData) -> list[tuple[datetime, int]]:
     first = data.index(start)
     return [(start + i * HOUR, first + i) for i in range(int((end - start) / HOUR))]
 
@@ -478,7 +477,7 @@ def _steps(start: datetime, end: datetime) -> list[tuple[int, datetime]]:
 
 
 def run_controlled(
-    spec: Spec, data: HomeData, tariff: CityLearnData, month: Month, export_share: float
+    spec: Spec, data: CityLearnData, tariff: CityLearnData, month: Month, export_share: float
 ) -> dict[str, Any]:
     """Daily plans executed on the physics; the meter's summary and the solver's figures."""
     home = Home(spec, data, tariff.price_per_kwh)
@@ -537,7 +536,7 @@ def _sequence(plan: Plan, job: Job) -> PowerSequence:
 
 
 def run_uncontrolled(
-    spec: Spec, data: HomeData, tariff: CityLearnData, month: Month, export_share: float
+    spec: Spec, data: CityLearnData, tariff: CityLearnData, month: Month, export_share: float
 ) -> dict[str, Any]:
     """Everything at once: EV at full power on arrival, appliances when loaded, battery idle, thermostats."""
     home = Home(spec, data, tariff.price_per_kwh)
@@ -560,7 +559,9 @@ def run_uncontrolled(
     return home.meter.summary(export_share)
 
 
-def decomposition(spec: Spec, data: HomeData, tariff: CityLearnData, month: Month, share: float) -> dict[str, float]:
+def decomposition(
+    spec: Spec, data: CityLearnData, tariff: CityLearnData, month: Month, share: float
+) -> dict[str, float]:
     """Where the bill comes from: base load alone, base load with PV (both inflexible) [USD]."""
     first = data.index(month.start)
     hours = range(first, first + month.days * 24)
@@ -595,13 +596,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no CityLearn data set in {args.data} (schema.json missing)", file=sys.stderr)
         return 2
     first_day = datetime.fromisoformat(args.start)
-    probe = HomeData.from_directory(args.data, "Building_1")
+    probe = CityLearnData.from_directory(args.data, "Building_1")
     start = probe.start.replace(year=first_day.year, month=first_day.month, day=first_day.day)
     month = Month(start=start, days=args.days, seed=args.seed)
     first_hour = probe.index(start)
     rows: list[dict[str, Any]] = []
     for spec in specs(args.data, args.buildings, first_hour, args.days * 24):
-        data = HomeData.from_directory(args.data, spec.name)
+        data = CityLearnData.from_directory(args.data, spec.name)
         tariff = CityLearnData.from_directory(args.data, spec.name)
         t0 = time.perf_counter()
         controlled = run_controlled(spec, data, tariff, month, args.export_share)

@@ -29,6 +29,7 @@ from flexcem.bus.topics import outbox_topic
 from flexcem.cem import CemSettings, CustomerEnergyManager, HomeForecasts
 from flexcem.clock import SimulatedClock
 from flexcem.codec import codec_for
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices import Dishwasher, ElectricVehicle, EvBattery, WashingMachine
 from flexcem.grid import TariffProgram
 from flexcem.model import (
@@ -48,7 +49,6 @@ from flexcem.model import (
     SimpleCommand,
     TariffKind,
 )
-from flexcem.sim.datasets import CityLearnData
 from mosquitto_harness import start_broker
 
 DOMAIN = "home"

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from flexcem.bus import Endpoint
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices import AirConditionerAgent, BatteryAgent, HeatPumpAgent, PvAgent, WaterHeaterAgent
 from flexcem.devices.base_load import BaseLoad
 from flexcem.devices.home_agent import HomeDeviceAgent
-from flexcem.devices.home_data import HomeData
 from flexcem.devices.power_log import PowerLog
 from flexcem.devices.room import DEFAULT_ROOM
 from flexcem.model import (
@@ -35,7 +35,9 @@ A = TypeVar("A", bound=HomeDeviceAgent)
 class DataForecasts(SimDataForecasts):
     """:class:`flexcem.sim.forecasts.DataForecasts` of the harness's building (``DATA``) by default."""
 
-    def __init__(self, data: HomeData = DATA, room: RoomParameters = DEFAULT_ROOM, day_ahead: bool = False) -> None:
+    def __init__(
+        self, data: CityLearnData = DATA, room: RoomParameters = DEFAULT_ROOM, day_ahead: bool = False
+    ) -> None:
         super().__init__(data, room, day_ahead)
 
 class BaseLoadMeter:
@@ -43,7 +45,9 @@ class BaseLoadMeter:
     ``non_shiftable_load`` for the next ``horizon`` and answers a ``FlexibilityRequest`` with a fresh one. What it
     consumes is the data itself (:class:`BaseLoad`)."""
 
-    def __init__(self, endpoint: Endpoint, cem_address: str, data: HomeData = DATA, horizon: timedelta = 48 * HOUR):
+    def __init__(
+        self, endpoint: Endpoint, cem_address: str, data: CityLearnData = DATA, horizon: timedelta = 48 * HOUR
+    ):
         self.endpoint, self.cem_address, self.data, self.horizon = endpoint, cem_address, data, horizon
         self.load = BaseLoad(data)
         endpoint.on(FlexibilityRequest, self._on_request)
@@ -78,7 +82,7 @@ class BaseLoadMeter:
         return log
 
 
-async def agent(home: Home, make: Callable[[Endpoint, str, HomeData], A], name: str) -> A:
+async def agent(home: Home, make: Callable[[Endpoint, str, CityLearnData], A], name: str) -> A:
     """A home device agent ``make(endpoint, cem, data)`` as ``home/{name}``, powered on and registered."""
     device = make(await home.endpoint(name), home.cem_address, DATA)
     await device.power_on()

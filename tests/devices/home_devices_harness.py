@@ -14,21 +14,21 @@ from typing import Any, TypeVar
 from flexcem.bus import Endpoint, MemoryBus
 from flexcem.clock import SimulatedClock
 from flexcem.codec import codec_for
-from flexcem.devices import HOURLY_START, HomeData, HomeDeviceAgent
+from flexcem.devices import DATA_START, CityLearnData, HomeDeviceAgent
 from flexcem.model import Envelope, FlexModel, message_types
 
 DOMAIN = "home"
 CEM = f"{DOMAIN}/cem"
-MID_JUNE = HOURLY_START + timedelta(days=14)
+MID_JUNE = DATA_START + timedelta(days=14)
 """Tuesday 15 June 2021, 00:00 CST."""
 
 T = TypeVar("T")
 
 
 @cache
-def data() -> HomeData:
+def data() -> CityLearnData:
     """The embedded CityLearn weather and Building 1 demands."""
-    return HomeData.embedded()
+    return CityLearnData.embedded()
 
 
 class StandInCem:

@@ -1,6 +1,6 @@
 """Real data for the home planner tests: CityLearn 2023 prices, CO2, base load and PV (Building 1, June–August).
 
-Prices, CO2 intensity and base load come from the embedded subset (:class:`flexcem.sim.datasets.CityLearnData`),
+Prices, CO2 intensity and base load come from the embedded subset (:class:`flexcem.data.CityLearnData`),
 and the PV output per installed kW from the same subset.
 """
 
@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from flexcem.data.citylearn import DATA_START, CityLearnData
 from flexcem.model.home_parameters import BatteryParameters
 from flexcem.model.tariff import PriceSlot
 from flexcem.model.timeseries import PowerSlot
 from flexcem.planner import PlanningProblem, SiteLimits
 from flexcem.planner.devices.battery import BatteryDevice
 from flexcem.planner.devices.pv import GenerationSlot, PvDevice
-from flexcem.sim.datasets import DATA_START, CityLearnData
 
 HOUR = timedelta(hours=1)
 

@@ -9,7 +9,7 @@ import pytest
 
 from flexcem.bus.pki import init_pki, issue_clients
 from flexcem.cli.main import main
-from flexcem.sim.datasets import DATA_START, CityLearnData
+from flexcem.data.citylearn import DATA_START, CityLearnData
 from flexcem.sim.demo import DemoScenario, Mode, demo_policy, run_demo_day
 from mosquitto_harness import start_broker
 

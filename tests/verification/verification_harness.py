@@ -1,9 +1,9 @@
 """Plan, then execute the plan on the device physics and meter the site: the shared part of tests/verification.
 
 Inputs are the embedded real data only (CityLearn 2023 phase 3, Building 1, MIT licence): the hourly
-two-level tariff [USD/kWh] and CO2 of :class:`~flexcem.sim.datasets.CityLearnData`, and the weather, base
-load, hot-water draws and cooling demand of :class:`~flexcem.devices.home_data.HomeData`; both start at the
-same hour (row *i* = hour *i*), so every series is taken by row from ``HomeData.start``.
+two-level tariff [USD/kWh] and CO2 of :class:`~flexcem.data.CityLearnData`, and the weather, base
+load, hot-water draws and cooling demand of :class:`~flexcem.data.CityLearnData`; both start at the
+same hour (row *i* = hour *i*), so every series is taken by row from ``CityLearnData.start``.
 
 Execution steps each 15-minute planning slot in ``SUBSTEPS`` one-minute steps on the physics models
 (:mod:`flexcem.devices`), with each device's planned power held over the slot, and meters the site at every
@@ -25,15 +25,14 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices import BaseLoad
-from flexcem.devices.home_data import HomeData
 from flexcem.devices.room import room_gains_w
 from flexcem.model.home_parameters import RoomParameters
 from flexcem.model.tariff import PriceSlot
 from flexcem.model.timeseries import PowerSlot
 from flexcem.planner import Plan, PlanningProblem, SiteLimits, solve
 from flexcem.planner.devices.thermal_inputs import HeatSlot, TemperatureSlot
-from flexcem.sim.datasets import CityLearnData
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -50,9 +49,9 @@ COST_TOLERANCE = 1e-6
 
 
 @cache
-def home_data() -> HomeData:
+def home_data() -> CityLearnData:
     """Weather and Building 1's demands (embedded)."""
-    return HomeData.embedded()
+    return CityLearnData.embedded()
 
 
 @cache

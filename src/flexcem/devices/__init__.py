@@ -1,6 +1,7 @@
 """Smart-device agents (protocol state machine + physics): appliances with a flexible start, EVs, and the
 continuously running home devices — battery, PV, heat pump, water heater, air conditioner, fuel cell, base load."""
 
+from flexcem.data.citylearn import DATA_CLOCK, DATA_START, SITE, CityLearnData, Site
 from flexcem.devices.agent import DeviceAgent, Job, Notice
 from flexcem.devices.air_conditioner import DEFAULT_AIR_CONDITIONER, AirConditionerModel
 from flexcem.devices.air_conditioner_agent import AirConditionerAgent
@@ -14,7 +15,6 @@ from flexcem.devices.fuel_cell_agent import FuelCellAgent
 from flexcem.devices.heat_pump import DEFAULT_HEAT_PUMP, DEFAULT_HEAT_PUMP_TANK, HeatPumpModel, HeatPumpStep, SpaceMode
 from flexcem.devices.heat_pump_agent import HeatPumpAgent
 from flexcem.devices.home_agent import HomeDeviceAgent
-from flexcem.devices.home_data import DATA_CLOCK, HOURLY_START, SITE, HomeData, Site
 from flexcem.devices.hot_water import HotWaterTank, TankStep
 from flexcem.devices.power_log import PowerLog
 from flexcem.devices.programmes import DISHWASHER_PROGRAMMES, DRYER_PROGRAMMES, WASHER_PROGRAMMES, Programme
@@ -28,6 +28,7 @@ from flexcem.devices.water_heater_agent import WaterHeaterAgent
 __all__ = [
     "ALLOWED",
     "DATA_CLOCK",
+    "DATA_START",
     "DEFAULT_AIR_CONDITIONER",
     "DEFAULT_BATTERY",
     "DEFAULT_FUEL_CELL",
@@ -39,7 +40,6 @@ __all__ = [
     "DEFAULT_WATER_HEATER_TANK",
     "DISHWASHER_PROGRAMMES",
     "DRYER_PROGRAMMES",
-    "HOURLY_START",
     "SITE",
     "WASHER_PROGRAMMES",
     "AirConditionerAgent",
@@ -48,6 +48,7 @@ __all__ = [
     "BatteryAgent",
     "BatteryModel",
     "BatteryStep",
+    "CityLearnData",
     "DeviceAgent",
     "Dishwasher",
     "ElectricVehicle",
@@ -57,7 +58,6 @@ __all__ = [
     "HeatPumpAgent",
     "HeatPumpModel",
     "HeatPumpStep",
-    "HomeData",
     "HomeDeviceAgent",
     "HotWaterTank",
     "InvalidTransition",

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from flexcem.bus import Endpoint
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.air_conditioner import DEFAULT_AIR_CONDITIONER, FAN_POWER_W, AirConditionerModel
 from flexcem.devices.home_agent import HomeDeviceAgent
-from flexcem.devices.home_data import HomeData
 from flexcem.devices.room import DEFAULT_ROOM, Room, room_gains_w
 from flexcem.model import (
     AirConditionerLog,
@@ -46,7 +46,7 @@ class AirConditionerAgent(HomeDeviceAgent):
         self,
         endpoint: Endpoint,
         cem_address: str,
-        data: HomeData,
+        data: CityLearnData,
         model: AirConditionerModel | None = None,
         **kwargs: Any,
     ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flexcem.devices.home_data import HomeData
+from flexcem.data.citylearn import CityLearnData
 from flexcem.model import PowerSeries, PowerSlot
 
 __all__ = ["BaseLoad"]
@@ -15,7 +15,7 @@ __all__ = ["BaseLoad"]
 class BaseLoad:
     """Lighting, cooking, electronics…: the building's measured non-shiftable load [W] and its meter [Wh]."""
 
-    data: HomeData
+    data: CityLearnData
     consumed_wh: float = 0.0
 
     def power_w(self, instant: datetime) -> float:

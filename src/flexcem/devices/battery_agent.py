@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from flexcem.bus import Endpoint
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.battery import DEFAULT_BATTERY, BatteryModel
 from flexcem.devices.home_agent import HomeDeviceAgent
-from flexcem.devices.home_data import HomeData
 from flexcem.model import (
     BatteryLog,
     BatteryMode,
@@ -38,7 +38,12 @@ class BatteryAgent(HomeDeviceAgent):
     log_type = BatteryLog
 
     def __init__(
-        self, endpoint: Endpoint, cem_address: str, data: HomeData, model: BatteryModel | None = None, **kwargs: Any
+        self,
+        endpoint: Endpoint,
+        cem_address: str,
+        data: CityLearnData,
+        model: BatteryModel | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(endpoint, cem_address, data, **kwargs)
         self.model = model or BatteryModel(DEFAULT_BATTERY, energy_wh=0.5 * DEFAULT_BATTERY.capacity_wh)

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flexcem.bus import Endpoint
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.fuel_cell import DEFAULT_FUEL_CELL, DEFAULT_FUEL_CELL_TANK, FuelCellModel
 from flexcem.devices.home_agent import HomeDeviceAgent
-from flexcem.devices.home_data import HomeData
 from flexcem.devices.hot_water import HotWaterTank
 from flexcem.model import (
     CommandKind,
@@ -43,7 +43,12 @@ class FuelCellAgent(HomeDeviceAgent):
     log_type = FuelCellLog
 
     def __init__(
-        self, endpoint: Endpoint, cem_address: str, data: HomeData, model: FuelCellModel | None = None, **kwargs: Any
+        self,
+        endpoint: Endpoint,
+        cem_address: str,
+        data: CityLearnData,
+        model: FuelCellModel | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(endpoint, cem_address, data, **kwargs)
         self.model = model or FuelCellModel(DEFAULT_FUEL_CELL, HotWaterTank(DEFAULT_FUEL_CELL_TANK, 50.0))

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.heat_pump import DEFAULT_HEAT_PUMP, DEFAULT_HEAT_PUMP_TANK, HeatPumpModel
 from flexcem.devices.home_agent import HomeDeviceAgent
-from flexcem.devices.home_data import HomeData
 from flexcem.devices.hot_water import HotWaterTank
 from flexcem.devices.room import DEFAULT_ROOM, room_gains_w
 from flexcem.model import (
@@ -49,7 +49,12 @@ class HeatPumpAgent(HomeDeviceAgent):
     log_type = HeatPumpLog
 
     def __init__(
-        self, endpoint: Endpoint, cem_address: str, data: HomeData, model: HeatPumpModel | None = None, **kwargs: Any
+        self,
+        endpoint: Endpoint,
+        cem_address: str,
+        data: CityLearnData,
+        model: HeatPumpModel | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(endpoint, cem_address, data, **kwargs)
         self.model = model or HeatPumpModel(DEFAULT_HEAT_PUMP, HotWaterTank(DEFAULT_HEAT_PUMP_TANK, 50.0))

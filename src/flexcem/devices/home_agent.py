@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
-from flexcem.devices.home_data import HomeData
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.power_log import PowerLog
 from flexcem.model import (
     Circuit,
@@ -67,7 +67,7 @@ class HomeDeviceAgent(ABC):
         self,
         endpoint: Endpoint,
         cem_address: str,
-        data: HomeData,
+        data: CityLearnData,
         *,
         step: timedelta = timedelta(minutes=1),
         log_interval: timedelta = timedelta(minutes=15),

@@ -1,6 +1,6 @@
 """PV: the forecast from irradiance and temperature through pvlib, and the curtailable generator it drives.
 
-The forecast (docs/home-physics.md, "PV"), per hour of :class:`~flexcem.devices.home_data.HomeData`:
+The forecast (docs/home-physics.md, "PV"), per hour of :class:`~flexcem.data.CityLearnData`:
 
 1. solar position for the site at the middle of each hour (the data are hourly means), NREL SPA;
 2. global horizontal irradiance GHI = DNI·cos(zenith) + DHI from the data's beam-normal and diffuse-horizontal
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from flexcem.devices.home_data import FloatArray, HomeData, Site
+from flexcem.data.citylearn import CityLearnData, FloatArray, Site
 from flexcem.model import PowerSeries, PowerSlot
 from flexcem.model.home_parameters import PvParameters
 
@@ -84,7 +84,7 @@ def pv_forecast_w(
     return np.clip(np.nan_to_num(np.asarray(ac, dtype=np.float64), nan=0.0), 0.0, ac_max)
 
 
-def pv_forecast_series(parameters: PvParameters, data: HomeData, start: datetime, end: datetime) -> PowerSeries:
+def pv_forecast_series(parameters: PvParameters, data: CityLearnData, start: datetime, end: datetime) -> PowerSeries:
     """The forecast on the data's hourly slots covering ``[start, end)``, generation negative [W]."""
     first, last = data.index(start), data.index(end - timedelta(microseconds=1))
     starts = data.hour_starts()[first : last + 1]
@@ -112,7 +112,7 @@ class PvGenerator:
     """
 
     parameters: PvParameters
-    data: HomeData
+    data: CityLearnData
     limit_w: float | None = None
     generated_wh: float = 0.0
     exported_wh: float = 0.0

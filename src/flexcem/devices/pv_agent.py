@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flexcem.bus import Endpoint
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.home_agent import HomeDeviceAgent
-from flexcem.devices.home_data import HomeData
 from flexcem.devices.pv import DEFAULT_PV, PvGenerator, pv_forecast_series
 from flexcem.devices.reactive_power import ReactivePowerControl
 from flexcem.model import (
@@ -49,7 +49,7 @@ class PvAgent(HomeDeviceAgent):
         self,
         endpoint: Endpoint,
         cem_address: str,
-        data: HomeData,
+        data: CityLearnData,
         parameters: PvParameters = DEFAULT_PV,
         *,
         site_load_w: Callable[[], float] | None = None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flexcem.devices.home_data import FloatArray, HomeData
+from flexcem.data.citylearn import CityLearnData, FloatArray
 from flexcem.model.home_parameters import RoomParameters
 from flexcem.physics import tank_step_coefficients
 
@@ -26,7 +26,9 @@ DATA_COOLING_SET_POINT_C = 24.1
 """Mean cooling set point of the data's Building 1 [°C] (``indoor_dry_bulb_temperature_cooling_set_point``)."""
 
 
-def room_gains_w(data: HomeData, room: RoomParameters, set_point_c: float = DATA_COOLING_SET_POINT_C) -> FloatArray:
+def room_gains_w(
+    data: CityLearnData, room: RoomParameters, set_point_c: float = DATA_COOLING_SET_POINT_C
+) -> FloatArray:
     """Hourly internal and solar gains [W] implied by the data's cooling demand for this room."""
     gains = data.cooling_demand_w - room.loss_w_per_k * (data.outdoor_c - set_point_c)
     return np.clip(gains, 0.0, None)

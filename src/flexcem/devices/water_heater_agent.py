@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from flexcem.bus import Endpoint
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.home_agent import HomeDeviceAgent
-from flexcem.devices.home_data import HomeData
 from flexcem.devices.hot_water import HotWaterTank
 from flexcem.devices.water_heater import DEFAULT_WATER_HEATER_TANK, WaterHeaterModel
 from flexcem.model import (
@@ -40,7 +40,12 @@ class WaterHeaterAgent(HomeDeviceAgent):
     log_type = WaterHeaterLog
 
     def __init__(
-        self, endpoint: Endpoint, cem_address: str, data: HomeData, model: WaterHeaterModel | None = None, **kwargs: Any
+        self,
+        endpoint: Endpoint,
+        cem_address: str,
+        data: CityLearnData,
+        model: WaterHeaterModel | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(endpoint, cem_address, data, **kwargs)
         self.model = model or WaterHeaterModel(HotWaterTank(DEFAULT_WATER_HEATER_TANK, 60.0))

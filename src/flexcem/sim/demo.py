@@ -31,10 +31,10 @@ from flexcem.bus.mqtt import MqttBus
 from flexcem.cem import CemSettings, CustomerEnergyManager, PriceBook
 from flexcem.clock import SimulatedClock
 from flexcem.codec import codec_for
+from flexcem.data.citylearn import CityLearnData
 from flexcem.devices import DeviceAgent, Dishwasher, ElectricVehicle, EvBattery, PowerLog, WashingMachine
 from flexcem.grid import TariffProgram
 from flexcem.model import Envelope, PowerSeries, PowerSlot, PriceSlot, TariffKind
-from flexcem.sim.datasets import CityLearnData
 from flexcem.sim.timeline import Timeline
 
 __all__ = ["DemoRun", "DemoScenario", "DeviceOutcome", "Mode", "demo_domain", "demo_policy", "run_demo_day"]
