@@ -118,7 +118,8 @@ def create_cem_app(cem: CustomerEnergyManager, *, token: str | None = None, hist
     app.state.cem = cem
     app.state.actions = actions
 
-    def authorised(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
+    async def authorised(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
+        # async, so FastAPI runs it in the CEM's loop and not in a worker thread (the loop may run on virtual time)
         if token is None:
             return
         given = credentials.credentials if credentials is not None else ""

@@ -32,13 +32,17 @@ MAX_RANGE = timedelta(days=31)
 class Paging:
     """``limit`` (1–500) and ``offset`` query parameters."""
 
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=500, description="Most items per page.")] = 50,
-        offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
-    ) -> None:
+    def __init__(self, limit: int = 50, offset: int = 0) -> None:
         self.limit = limit
         self.offset = offset
+
+
+async def paging(
+    limit: Annotated[int, Query(ge=1, le=500, description="Most items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> Paging:
+    """The paging of a request (async: FastAPI runs it in the server's loop, not in a worker thread)."""
+    return Paging(limit, offset)
 
 
 def page_of(request: Request, paging: Paging, found: tuple[list[T], bool]) -> Page[T]:
@@ -69,7 +73,7 @@ def read_router(server: GridServer, tokens: TokenBook) -> APIRouter:
     """The read routes."""
     router = APIRouter(prefix="/api", tags=["read"])
     Viewer = Annotated[TokenEntry, Depends(bearer(tokens, Role.VIEWER))]  # noqa: N806
-    Pages = Annotated[Paging, Depends()]  # noqa: N806
+    Pages = Annotated[Paging, Depends(paging)]  # noqa: N806
 
     @router.get("/health", tags=["service"])
     async def health() -> dict[str, Any]:
