@@ -98,14 +98,14 @@ def measure(homes: int, workers: int, bus: str | None) -> dict[str, Any]:
     """One size, in this process: the controlled run, then the run without control."""
     s = scenario(homes)
     began = time.perf_counter()
-    controlled = run_simulation(s, workers=workers, bus=bus, baseline=False)
+    controlled = run_simulation(s, workers=workers, bus=bus, baseline=False, signal_effect=False)
     control_s = time.perf_counter() - began
     workers_peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     full = None
     both_s = None
     if homes <= 100:  # with the run without control too (the normalisation), on small sizes only
         began = time.perf_counter()
-        full = run_simulation(s, workers=workers, bus=bus, baseline=True)
+        full = run_simulation(s, workers=workers, bus=bus, baseline=True, signal_effect=False)
         both_s = round(time.perf_counter() - began, 2)
     plans = sum(h.plans for h in controlled.controlled)
     return {

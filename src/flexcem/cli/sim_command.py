@@ -1,4 +1,4 @@
-"""``flexcem sim run SCENARIO.toml --out DIR [--workers N] [--bus mqtt://HOST:PORT] [--quiet]``."""
+"""``flexcem sim run SCENARIO.toml --out DIR [--workers N] [--bus mqtt://HOST:PORT] [--no-signal-effect] [--quiet]``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "sim",
         help="simulate a neighbourhood of homes from a scenario file (KPIs and a report)",
-        description="Simulate the homes of a scenario with their CEMs, devices and the grid's signals, and "
-        "again without control; write summary.json, CSV time series and report.html.",
+        description="Simulate the homes of a scenario with their CEMs, devices and the grid's signals, again "
+        "without control and (when it has grid signals) under control without them; write summary.json, CSV time "
+        "series and report.html.",
     )
     actions = parser.add_subparsers(dest="sim_action", required=True, metavar="ACTION")
     run_parser = actions.add_parser("run", help="run a scenario")
@@ -25,6 +26,11 @@ def add_parser(commands: Any) -> None:
     run_parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     run_parser.add_argument(
         "--bus", default=None, metavar="URI", help="run over an MQTT broker (mqtt://HOST:PORT) instead of in-process"
+    )
+    run_parser.add_argument(
+        "--no-signal-effect",
+        action="store_true",
+        help="skip the run under control without the grid signals (the scenario's signal_effect = false)",
     )
     run_parser.add_argument("--quiet", action="store_true", help="no progress bar")
     run_parser.set_defaults(run=run)
@@ -48,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     period = scenario.period
     bar = None if args.quiet else ProgressBar(period.start, period.end, scenario.population.homes)
-    result = run_simulation(scenario, workers=args.workers, bus=args.bus, progress=bar)
+    effect = False if args.no_signal_effect else None
+    result = run_simulation(scenario, workers=args.workers, bus=args.bus, progress=bar, signal_effect=effect)
     summary = write_report(result, args.out)
     normalised = summary["kpis"]["normalised"]
     print(f"{scenario.name}: {len(result.homes)} homes, {result.wall_s:.1f} s; report in {args.out}")

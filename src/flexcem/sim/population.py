@@ -9,10 +9,25 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime
 
+import numpy as np
+
+from flexcem.data.citylearn import CityLearnData
 from flexcem.sim.scenario import Distribution, Scenario
 
-__all__ = ["ApplianceRun", "EvSession", "HomeSpec", "draw_population"]
+__all__ = [
+    "ROOM_BAND_K",
+    "AirConditionerUnit",
+    "ApplianceRun",
+    "EvSession",
+    "HomeSpec",
+    "data_set_point_c",
+    "draw_population",
+]
+
+ROOM_BAND_K = 1.0
+"""Half-width of an air conditioner's comfort band around its set point [K]: the band the CEM plans for."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,29 @@ class ApplianceRun:
 
 
 @dataclass(frozen=True)
+class AirConditionerUnit:
+    """An air conditioner: compressor power [W], set point [°C] (``None``: the building's, from the data), mode."""
+
+    power_w: float
+    set_point_c: float | None = None
+    mode: str = "cool"
+
+    def band_c(self, set_point_c: float) -> tuple[float, float]:
+        """The comfort band [°C] around the set point in force."""
+        return set_point_c - ROOM_BAND_K, set_point_c + ROOM_BAND_K
+
+
+def data_set_point_c(data: CityLearnData, start: datetime, end: datetime) -> float:
+    """The building's mean cooling set point over the hours of ``[start, end)`` inside the data (all of the data
+    when none is) [°C], to 0.1 K."""
+    hours = int((data.end - data.start).total_seconds() // 3600)
+    first = max(0, int((start - data.start).total_seconds() // 3600))
+    last = min(hours, -int(-(end - data.start).total_seconds() // 3600))
+    values = data.cooling_set_point_c[first:last] if last > first else data.cooling_set_point_c
+    return round(float(np.mean(values)), 1)
+
+
+@dataclass(frozen=True)
 class HomeSpec:
     """One home: its building of the data and its devices (``None``: none)."""
 
@@ -50,6 +88,7 @@ class HomeSpec:
     ev: EvSession | None = None
     washer: ApplianceRun | None = None
     dishwasher: ApplianceRun | None = None
+    ac: AirConditionerUnit | None = None
 
     @property
     def devices(self) -> list[str]:
@@ -61,6 +100,7 @@ class HomeSpec:
             ("ev", self.ev),
             ("washer", self.washer),
             ("dishwasher", self.dishwasher),
+            ("ac", self.ac),
         ]
         return [name for name, value in names if value is not None]
 
@@ -111,6 +151,12 @@ def draw_home(scenario: Scenario, index: int) -> HomeSpec:
         spec["dishwasher"] = ApplianceRun(
             "eco_50", round(_draw(rng, appliances.dishwasher_hour) * 4) / 4, _draw(rng, appliances.flexibility_h)
         )
+    ac = population.air_conditioner
+    if ac.share > 0.0:  # its own draws: adding an air conditioner does not change the other devices' draws
+        ac_rng = random.Random(f"{population.seed}/{index}/ac")
+        if ac_rng.random() < ac.share:
+            set_point = None if ac.set_point_c is None else round(_draw(ac_rng, ac.set_point_c), 1)
+            spec["ac"] = AirConditionerUnit(round(_draw(ac_rng, ac.power_kw) * 1000.0, 1), set_point, ac.mode)
     return HomeSpec(**spec)  # type: ignore[arg-type]
 
 

@@ -1,5 +1,7 @@
-"""``report.html``: the district's load with and without control, prices and carbon intensity, the grid
-signals' windows, the KPI table and the signals' responses — one self-contained file (plots as base64 PNG)."""
+"""``report.html``: the district's load with control, without control and under control without the grid
+signals, prices and carbon intensity, the grid signals' windows, the rooms' mean temperature against their
+comfort band, the KPI table, the signals' responses and own effects, and comfort per home — one self-contained
+file (plots as base64 PNG)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import html
 import io
 from typing import Any
 
-from flexcem.sim.kpis import NORMALISED, district_kw
+from flexcem.sim.kpis import NORMALISED, district_kw, room_per_slot
 from flexcem.sim.runner import SimulationResult
 
 __all__ = ["render_html"]
@@ -32,8 +34,23 @@ def _plots(result: SimulationResult) -> str:
 
     zone = result.scenario.period.start.tzinfo
     times = result.slot_starts
-    figure, (load_axis, price_axis) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, height_ratios=(2, 1))
+    rooms = [home for home in result.controlled if home.room_c]
+    if rooms:
+        figure, (load_axis, price_axis, room_axis) = plt.subplots(
+            3, 1, figsize=(11, 9.5), sharex=True, height_ratios=(2, 1, 1)
+        )
+    else:
+        figure, (load_axis, price_axis) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, height_ratios=(2, 1))
     load_axis.step(times, district_kw(result.controlled), where="post", label="with control", color="#1d3557")
+    if result.without_signals:
+        load_axis.step(
+            times,
+            district_kw(result.without_signals),
+            where="post",
+            label="control without the grid signals",
+            color="#2a9d8f",
+            linestyle="--",
+        )
     if result.baseline:
         load_axis.step(
             times, district_kw(result.baseline), where="post", label="no control", color="#e76f51", alpha=0.8
@@ -54,13 +71,41 @@ def _plots(result: SimulationResult) -> str:
     co2_axis = price_axis.twinx()
     co2_axis.plot(times, result.co2_g_per_kwh, color="#6a994e", alpha=0.7)
     co2_axis.set_ylabel("carbon intensity [g/kWh]", color="#6a994e")
-    price_axis.xaxis.set_major_formatter(mdates.DateFormatter("%d %H:%M", tz=zone))  # type: ignore[no-untyped-call]
     price_axis.grid(alpha=0.3)
+    bottom = price_axis
+    if rooms:
+        _room_plot(room_axis, result)
+        bottom = room_axis
+    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %H:%M", tz=zone))  # type: ignore[no-untyped-call]
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
     plt.close(figure)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _room_plot(axis: Any, result: SimulationResult) -> None:
+    """Mean room temperature of the homes with an air conditioner in each run, and their mean comfort band."""
+    times, count = result.slot_starts, len(result.slot_starts)
+    minutes = result.scenario.period.slot_minutes
+    runs = (
+        ("with control", result.controlled, "#1d3557", "-"),
+        ("control without the grid signals", result.without_signals, "#2a9d8f", "--"),
+        ("no control", result.baseline, "#e76f51", "-"),
+    )
+    for label, homes, colour, style in runs:
+        series = [room_per_slot(home, minutes, count) for home in homes if home.room_c]
+        if not series:
+            continue
+        mean = [sum(s[k] or 0.0 for s in series) / len(series) for k in range(count)]
+        axis.step(times, mean, where="post", label=label, color=colour, linestyle=style, alpha=0.9)
+    bands = [home.room_band_c for home in result.controlled if home.room_band_c is not None]
+    low = sum(band[0] for band in bands) / len(bands)
+    high = sum(band[1] for band in bands) / len(bands)
+    axis.axhspan(low, high, color="#8ab17d", alpha=0.15, label="comfort band (mean)")
+    axis.set_ylabel("room [°C], mean of homes with AC")
+    axis.legend(loc="upper left", fontsize=8)
+    axis.grid(alpha=0.3)
 
 
 def _number(value: Any) -> str:
@@ -72,18 +117,75 @@ def _number(value: Any) -> str:
 
 
 def _kpi_table(kpis: dict[str, Any]) -> str:
+    without = kpis.get("control_without_signals") or {}
     rows = []
     for name, value in kpis["control"].items():
         normalised = kpis["normalised"].get(name) if name in NORMALISED else None
+        third = f"<td>{_number(without.get(name))}</td>" if without else ""
         rows.append(
-            f"<tr><td>{html.escape(name)}</td><td>{_number(value)}</td>"
+            f"<tr><td>{html.escape(name)}</td><td>{_number(value)}</td>{third}"
             f"<td>{_number(kpis['no_control'].get(name))}</td><td>{_number(normalised)}</td></tr>"
         )
+    head = "<th>control without the grid signals</th>" if without else ""
     return (
-        "<table><tr><th>KPI</th><th>with control</th><th>no control</th><th>normalised</th></tr>"
+        f"<table><tr><th>KPI</th><th>with control</th>{head}<th>no control</th><th>normalised</th></tr>"
         + "".join(rows)
         + "</table>"
     )
+
+
+def _effect_table(kpis: dict[str, Any]) -> str:
+    signals = [signal for signal in kpis["signals"] if "signal_effect_w" in signal]
+    if not signals:
+        return (
+            "<p>The run under control without the grid signals was not made (no grid signal in the timeline, or "
+            "<code>signal_effect = false</code> / <code>--no-signal-effect</code>).</p>"
+        )
+    rows = []
+    for signal in signals:
+        means = signal["window_mean_w"]
+        rows.append(
+            f"<tr><td>{signal['event']}</td><td>{html.escape(signal['kind'])}</td>"
+            f"<td>{html.escape(signal['start'])} – {html.escape(signal['end'])}</td>"
+            f"<td>{_number(signal['requested_change_w'])}</td><td>{_number(signal['signal_effect_w'])}</td>"
+            f"<td>{_number(signal['signal_effect_share'])}</td><td>{_number(means['control'])}</td>"
+            f"<td>{_number(means['control_without_signals'])}</td><td>{_number(means['no_control'])}</td></tr>"
+        )
+    return (
+        "<table><tr><th>#</th><th>signal</th><th>window</th><th>requested change [W]</th>"
+        "<th>signal's effect [W]</th><th>effect / requested</th><th>with control [W]</th>"
+        "<th>without the signals [W]</th><th>no control [W]</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+_COMFORT_ROWS = 50
+"""Homes listed in the comfort table (the worst first)."""
+
+
+def _comfort_table(kpis: dict[str, Any]) -> str:
+    per_home = kpis.get("comfort_per_home", {})
+    control = per_home.get("control", {})
+    if not control:
+        return "<p>No home has a heat pump or an air conditioner.</p>"
+
+    def worst(item: tuple[str, dict[str, Any]]) -> float:
+        return -((item[1]["room_degree_hours"] or 0.0) + (item[1]["tank_degree_hours"] or 0.0))
+
+    runs = [run for run in ("control", "control_without_signals", "no_control") if per_home.get(run)]
+    head = "".join(f"<th>room, {run.replace('_', ' ')}</th><th>tank, {run.replace('_', ' ')}</th>" for run in runs)
+    rows = []
+    for home_id, entry in sorted(control.items(), key=worst)[:_COMFORT_ROWS]:
+        band = entry["room_band_c"]
+        cells = "".join(
+            f"<td>{_number(per_home[run].get(home_id, {}).get('room_degree_hours'))}</td>"
+            f"<td>{_number(per_home[run].get(home_id, {}).get('tank_degree_hours'))}</td>"
+            for run in runs
+        )
+        shown = "–" if band is None else f"{band[0]:.1f}–{band[1]:.1f}"
+        rows.append(f"<tr><td>{html.escape(home_id)}</td><td>{shown}</td>{cells}</tr>")
+    more = len(control) - _COMFORT_ROWS
+    note = f"<p>… and {more} more homes (summary.json has them all).</p>" if more > 0 else ""
+    return f"<table><tr><th>home</th><th>room band [°C]</th>{head}</tr>" + "".join(rows) + "</table>" + note
 
 
 def _signal_table(kpis: dict[str, Any]) -> str:
@@ -128,9 +230,18 @@ td:first-child, th:first-child {{ text-align: left; }}
  src="data:image/png;base64,{_plots(result)}">
 <h2>KPIs</h2>
 <p>Normalised: the KPI with control divided by the KPI without control (CityLearn's convention; below 1 is
-better).</p>
+better). Comfort violations [K·h]: hot-water tanks and rooms outside their bands.</p>
 {_kpi_table(kpis)}
 <h2>Grid signals: requested, answered, reported, measured</h2>
 {_signal_table(kpis)}
+<h2>Each grid signal's own effect</h2>
+<p>The district's load under control with the timeline's grid signals minus under control without them (the
+tariff and its corrections apply to both), mean over the signal's window; overlapping windows share their
+effects. The requested change is judged on the run without the signals (− less load, + more).</p>
+{_effect_table(kpis)}
+<h2>Comfort per home [K·h outside the band]</h2>
+<p>Room: air conditioner's room outside its set point ± 1 K; tank: heat pump's hot-water tank outside its
+band. Sampled every 15 min.</p>
+{_comfort_table(kpis)}
 </body></html>
 """

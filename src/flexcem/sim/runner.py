@@ -4,8 +4,10 @@ The population is drawn (:mod:`flexcem.sim.population`) and split into one shard
 core); every shard runs in its own process on its own bus (in-process :class:`~flexcem.bus.MemoryBus`, or the
 MQTT broker given with ``bus``) and its own :class:`~flexcem.clock.SimulatedClock`, with its own retailer and
 DSO sending the same timeline (:mod:`flexcem.sim.runner_shard`). The same homes are then run **without
-control** for the normalisation of the KPIs. Progress (simulated time, homes done) goes to a
-:class:`~flexcem.sim.progress.ProgressBar`.
+control** for the normalisation of the KPIs and, when the timeline holds grid signals (other than tariff
+corrections) and the scenario's ``signal_effect`` is on, **with control but without those signals** (the tariff
+and its corrections still apply): the difference to the run with them is each signal's own effect. Progress
+(simulated time, homes done) goes to a :class:`~flexcem.sim.progress.ProgressBar`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +33,11 @@ __all__ = ["SimulationResult", "run_simulation"]
 
 @dataclass
 class SimulationResult:
-    """Both runs of a scenario, per home and slot, with the prices and carbon intensity of every slot."""
+    """The runs of a scenario, per home and slot, with the prices and carbon intensity of every slot.
+
+    ``controlled``: with control and the timeline's signals; ``baseline``: without control (empty when not run);
+    ``without_signals``: with control, tariff and corrections but no other signal (empty when not run).
+    """
 
     scenario: Scenario
     homes: list[HomeSpec]
@@ -47,6 +53,16 @@ class SimulationResult:
     bus_messages: dict[str, int]
     workers: int
     bus: str
+    without_signals: list[HomeSeries] = field(default_factory=list)
+
+
+_CONTROL, _NO_CONTROL, _NO_SIGNALS = (True, True), (False, True), (True, False)
+"""The runs as ``(controlled, signals)``."""
+_RUN_NAMES = {_CONTROL: "control", _NO_CONTROL: "no_control", _NO_SIGNALS: "control_without_signals"}
+
+
+def _run_of(result: ShardResult) -> tuple[bool, bool]:
+    return (result.controlled, result.with_signals or not result.controlled)
 
 
 _QUEUE: Any = None
@@ -80,14 +96,28 @@ def run_simulation(
     bus: str | None = None,
     progress: ProgressBar | None = None,
     baseline: bool = True,
+    signal_effect: bool | None = None,
 ) -> SimulationResult:
-    """Run the scenario with control (and, with ``baseline``, without); ``workers`` processes (default: cores)."""
+    """Run the scenario with control (and, with ``baseline``, without); ``workers`` processes (default: cores).
+
+    ``signal_effect`` (default: the scenario's): also run with control but without the timeline's grid signals —
+    only when it holds some (tariff corrections are not grid signals here).
+    """
     began = time.perf_counter()
     homes = draw_population(scenario)
     count = max(1, min(workers or os.cpu_count() or 1, len(homes)))
     shards = list(_shards(homes, count))
-    modes = (True, False) if baseline else (True,)
-    tasks = [ShardTask(scenario, part, index, mode, bus) for mode in modes for index, part in enumerate(shards)]
+    wanted = scenario.signal_effect if signal_effect is None else signal_effect
+    runs = (
+        [_CONTROL]
+        + ([_NO_CONTROL] if baseline else [])
+        + ([_NO_SIGNALS] if wanted and scenario.has_grid_signals else [])
+    )
+    tasks = [
+        ShardTask(scenario, part, index, controlled, bus, signals=signals)
+        for controlled, signals in runs
+        for index, part in enumerate(shards)
+    ]
     results: list[ShardResult] = []
     if count == 1 and progress is None:
         results = [run_shard(task) for task in tasks]
@@ -117,8 +147,8 @@ def run_simulation(
                 progress.close()
     order = {spec.home_id: index for index, spec in enumerate(homes)}
 
-    def collect(controlled: bool) -> list[HomeSeries]:
-        series = [home for result in results if result.controlled is controlled for home in result.homes]
+    def collect(run: tuple[bool, bool]) -> list[HomeSeries]:
+        series = [home for result in results if _run_of(result) == run for home in result.homes]
         return sorted(series, key=lambda home: order[home.home_id])
 
     data = load_buildings(scenario.data)[scenario.data.buildings[0]]
@@ -127,21 +157,17 @@ def run_simulation(
     return SimulationResult(
         scenario=scenario,
         homes=homes,
-        controlled=collect(True),
-        baseline=collect(False),
+        controlled=collect(_CONTROL),
+        baseline=collect(_NO_CONTROL),
+        without_signals=collect(_NO_SIGNALS),
         signals=signals,
         slot_starts=starts,
         price_per_kwh=prices,
         co2_g_per_kwh=co2,
         currency=data.currency,
         wall_s=time.perf_counter() - began,
-        shard_wall_s={
-            ("control" if mode else "no_control"): [r.wall_s for r in results if r.controlled is mode] for mode in modes
-        },
-        bus_messages={
-            ("control" if mode else "no_control"): sum(r.bus_messages for r in results if r.controlled is mode)
-            for mode in modes
-        },
+        shard_wall_s={_RUN_NAMES[run]: [r.wall_s for r in results if _run_of(r) == run] for run in runs},
+        bus_messages={_RUN_NAMES[run]: sum(r.bus_messages for r in results if _run_of(r) == run) for run in runs},
         workers=count,
         bus=bus or "memory",
     )

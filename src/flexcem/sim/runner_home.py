@@ -13,9 +13,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from flexcem.bus import Endpoint, Link
 from flexcem.bus.access import Role
@@ -25,14 +27,18 @@ from flexcem.clock import Clock
 from flexcem.data.citylearn import CityLearnData
 from flexcem.devices import BatteryAgent, Dishwasher, ElectricVehicle, EvBattery, HeatPumpAgent, PvAgent, WashingMachine
 from flexcem.devices.agent import DeviceAgent
+from flexcem.devices.air_conditioner import DEFAULT_AIR_CONDITIONER, AirConditionerModel
+from flexcem.devices.air_conditioner_agent import AirConditionerAgent
 from flexcem.devices.base_load import BaseLoad
 from flexcem.devices.battery import DEFAULT_BATTERY, BatteryModel
 from flexcem.devices.heat_pump import DEFAULT_HEAT_PUMP, DEFAULT_HEAT_PUMP_TANK, HeatPumpModel
 from flexcem.devices.home_agent import HomeDeviceAgent
 from flexcem.devices.hot_water import HotWaterTank
 from flexcem.devices.pv import DEFAULT_PV
+from flexcem.devices.room import DEFAULT_ROOM, Room
 from flexcem.grid import SmartMeter
 from flexcem.model import (
+    AcMode,
     DeviceCapabilities,
     DeviceFunction,
     DeviceKind,
@@ -46,7 +52,7 @@ from flexcem.model import (
     message_types,
 )
 from flexcem.sim.forecasts import DataForecasts
-from flexcem.sim.population import ApplianceRun, HomeSpec
+from flexcem.sim.population import AirConditionerUnit, ApplianceRun, HomeSpec, data_set_point_c
 from flexcem.sim.scenario import SITE_TIMEZONE, Scenario
 
 __all__ = ["Connect", "SimHome"]
@@ -138,6 +144,8 @@ class SimHome:
     endpoints: list[Endpoint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     own_endpoints: list[Endpoint] = field(default_factory=list)
+    room_band_c: tuple[float, float] | None = None
+    """The air conditioner's comfort band [°C] (set point ± 1 K), if the home has one."""
 
     def address(self, name: str) -> str:
         """The address of this home's endpoint ``name``."""
@@ -163,7 +171,7 @@ class SimHome:
                 max_duration=timedelta(hours=8),
                 comfort_range_c=cem.load_management_comfort_k,
             )
-            for name in ("battery", "heatpump", "ev")
+            for name in ("battery", "heatpump", "ev", "ac")
             if name in self.spec.devices
         ]
         return CemSettings(
@@ -185,17 +193,23 @@ class SimHome:
     def metered(self, start: datetime, end: datetime) -> PowerSeries:
         """The site's power as its smart meter measures it [W] (+ import, − export), on one-minute slots."""
         step = timedelta(minutes=1)
-        first = start.replace(second=0, microsecond=0)
+        first = start.astimezone(UTC).replace(second=0, microsecond=0)
         count = max(1, -(-(end - first) // step))
         logs = [agent.power for agent in self.agents.values()] + [device.power for device in self.appliances.values()]
-        per_log = [log.average_power_w(first, step, count) for log in logs]
         data = self.data
-        slots = []
-        for k in range(count):
-            at = first + k * step
-            power = data.value_at(data.base_load_w, at) + sum(values[k] for values in per_log)
-            slots.append(PowerSlot(start=at, duration=step, power_w=power))
-        return PowerSeries(slots=tuple(slots))
+        minutes = (first - data.start).total_seconds() / 60.0 + np.arange(count)
+        hours = (minutes // 60).astype(np.int64)
+        if hours[0] < 0 or hours[-1] >= data.hours:
+            raise ValueError(f"[{first.isoformat()}, {end.isoformat()}) is outside the data")
+        power = data.base_load_w[hours].astype(np.float64)
+        for log in logs:
+            power += log.average_power(first, step, count)
+        # built without re-validation: UTC instants on a regular grid, computed here
+        slots = tuple(
+            PowerSlot.model_construct(start=first + k * step, duration=step, power_w=value)
+            for k, value in enumerate(power.tolist())
+        )
+        return PowerSeries.model_construct(slots=slots)
 
     async def start(self) -> None:
         """Connect and switch everything on."""
@@ -234,7 +248,11 @@ class SimHome:
             tank = DEFAULT_HEAT_PUMP_TANK.model_copy(update={"volume_l": spec.tank_l})
             model_hp = HeatPumpModel(parameters_hp, HotWaterTank(tank, 50.0))
             endpoint = await self._endpoint("heatpump")
-            self.agents["heatpump"] = HeatPumpAgent(endpoint, self.cem_address, self.data, model_hp, **_DEVICE_STEP)
+            self.agents["heatpump"] = HeatPumpAgent(
+                endpoint, self.cem_address, self.data, model_hp, log_capacity=self._log_capacity(), **_DEVICE_STEP
+            )
+        if spec.ac is not None:
+            self.agents["ac"] = self._air_conditioner(await self._endpoint("ac"), spec.ac)
         if spec.ev is not None:
             battery = EvBattery(soc=spec.ev.soc)
             self.appliances["ev"] = ElectricVehicle(
@@ -252,6 +270,25 @@ class SimHome:
             await agent.power_on()
         for appliance in self.appliances.values():
             await appliance.power_on()
+
+    def _air_conditioner(self, endpoint: Endpoint, unit: AirConditionerUnit) -> AirConditionerAgent:
+        """The air conditioner and its room, starting at the set point; its status log covers the period."""
+        period = self.scenario.period
+        set_point = unit.set_point_c
+        if set_point is None:
+            set_point = data_set_point_c(self.data, period.start, period.end)
+        self.room_band_c = unit.band_c(set_point)
+        parameters = DEFAULT_AIR_CONDITIONER.model_copy(update={"power_max_w": unit.power_w})
+        room = Room(DEFAULT_ROOM, set_point)
+        model = AirConditionerModel(parameters, room, mode=AcMode(unit.mode), set_point_c=set_point)
+        return AirConditionerAgent(
+            endpoint, self.cem_address, self.data, model, log_capacity=self._log_capacity(), **_DEVICE_STEP
+        )
+
+    def _log_capacity(self) -> int:
+        """Status-log entries that cover the whole period (the comfort KPIs read the log)."""
+        period = self.scenario.period
+        return int((period.end - period.start) / _DEVICE_STEP["log_interval"]) + 8
 
     def user_actions(self) -> list[tuple[datetime, str, Callable[[], Coroutine[Any, Any, None]]]]:
         """What the user does, every day of the period: ``(when, what, action)``."""

@@ -4,7 +4,9 @@ A scenario names the **population** (number of homes, the share of homes with ea
 parameters drawn from distributions with a seed), the **data** (the CityLearn 2023 set shipped with flexcem,
 the full set of ``../shared/data`` or any directory in the CityLearn layout), the **period** (start, days,
 slot length), the CEMs' **settings** and the **timeline** of grid signals (tariff corrections, traffic-light
-changes, load management, emergencies, energy saving, export reductions). See ``docs/simulation.md``.
+changes, load management, emergencies, energy saving, export reductions), and whether to measure each grid
+signal's own effect with one more run under control without the signals (``signal_effect``). See
+``docs/simulation.md``.
 
 :func:`load_scenario` refuses a bad file with :class:`ScenarioError`, whose message names ``FILE:LINE`` and
 the field of every problem.
@@ -22,9 +24,10 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flexcem.model.toml_locator import line_of
-from flexcem.sim.scenario_signals import SignalEvent
+from flexcem.sim.scenario_signals import SignalEvent, TariffCorrectionEvent
 
 __all__ = [
+    "AirConditionerSpec",
     "CemSpec",
     "DataSpec",
     "Distribution",
@@ -145,6 +148,30 @@ class EvSpec(DeviceShare):
         return _check_range(value, 4.2, 22.0, "charger_kw")
 
 
+class AirConditionerSpec(DeviceShare):
+    """An air conditioner holding one room (1R1C: 8 kWh/K, 200 W/K) against the gains the building's
+    ``cooling_demand`` implies, at ``set_point_c``; its comfort band is the set point ± 1 K (the band the CEM
+    plans for, :class:`~flexcem.planner.devices.thermal_inputs.ComfortSlot`)."""
+
+    power_kw: Distribution = Field(default=3.0, description="Most electric power of the compressor [kW].")
+    set_point_c: Distribution | None = Field(
+        default=None,
+        description="Set point [°C]; not given: the building's mean cooling set point over the period (the data's "
+        "indoor_dry_bulb_temperature_cooling_set_point).",
+    )
+    mode: Literal["cool", "heat", "auto"] = Field(default="cool", description="Operating mode.")
+
+    @field_validator("power_kw")
+    @classmethod
+    def _power(cls, value: Distribution) -> Distribution:
+        return _check_range(value, 0.5, 15.0, "power_kw")
+
+    @field_validator("set_point_c")
+    @classmethod
+    def _set_point(cls, value: Distribution | None) -> Distribution | None:
+        return None if value is None else _check_range(value, 16.0, 30.0, "set_point_c")
+
+
 class AppliancesSpec(_Strict):
     """Washing machine and dishwasher: share of homes, when loaded (local hour) and hours allowed to finish."""
 
@@ -175,6 +202,7 @@ class PopulationSpec(_Strict):
     heat_pump: HeatPumpSpec = HeatPumpSpec()
     ev: EvSpec = EvSpec()
     appliances: AppliancesSpec = AppliancesSpec()
+    air_conditioner: AirConditionerSpec = AirConditionerSpec()
 
 
 class DataSpec(_Strict):
@@ -267,6 +295,16 @@ class Scenario(_Strict):
     data: DataSpec = DataSpec()
     cem: CemSpec = CemSpec()
     timeline: tuple[SignalEvent, ...] = ()
+    signal_effect: bool = Field(
+        default=True,
+        description="With grid signals (other than tariff corrections) in the timeline, also run the homes under "
+        "control without them, to measure each signal's own effect (one more run).",
+    )
+
+    @property
+    def has_grid_signals(self) -> bool:
+        """Whether the timeline holds a signal other than a tariff correction."""
+        return any(not isinstance(event, TariffCorrectionEvent) for event in self.timeline)
 
     @model_validator(mode="after")
     def _events_in_period(self) -> Scenario:
