@@ -11,9 +11,12 @@ alive and learns how many devices are online.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from flexcem.bus import MessageRefused
+from flexcem.cem.status_service import POLL_RETRIES, POLL_TIMEOUT_S
 from flexcem.grid import MeteringHeadEnd
 from flexcem.model import AliveRequest, AliveStatus
 from grid_side import CEM, grid_settings
@@ -44,11 +47,19 @@ def test_missed_heartbeat_leads_to_a_status_request_then_a_warning_and_the_fails
         alive = await head_end.ask_alive(CEM)
         assert (alive.devices_online, alive.devices_total) == (3, 3)
         await home.clock.sleep(7 * 60.0)  # between two of the battery's reports
+        record = home.cem.registry.get("battery")
+        assert record is not None and record.last_seen is not None
+        last_heard = record.last_seen
         await battery.power_off()  # cut off
         await home.clock.sleep(3600.0)
         await settle(home)
         warnings = home.cem.grid_side.alerts.of_kind("heartbeat")
         assert [w.subject for w in warnings] == ["battery"], "one warning for the silent battery"
+        grid = home.cem.settings.grid
+        due = last_heard + grid.heartbeat_interval + grid.heartbeat_grace
+        assert due < warnings[0].at <= due + timedelta(minutes=1, seconds=POLL_TIMEOUT_S * (POLL_RETRIES + 1)), (
+            "warned just after the heartbeat was due, not a round later"
+        )
         assert any(not ok and device == "battery" for _, device, ok in heartbeat.requests)
         upstream = head_end.of_type(AliveStatus)
         assert any(s.devices_online == 2 and s.request_id is None for s in upstream), "the provider is told"

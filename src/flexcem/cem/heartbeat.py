@@ -33,7 +33,11 @@ if TYPE_CHECKING:
 __all__ = ["CHECK_EVERY", "Heartbeat"]
 
 CHECK_EVERY = timedelta(minutes=1)
-"""How often the CEM looks for missed heartbeats."""
+"""The shortest pause between two looks for missed heartbeats; while a device is missing, the CEM looks this
+often for it to come back. Otherwise it sleeps until the next device could miss its heartbeat."""
+
+_PAST = timedelta(seconds=1)
+"""Looks fall this long after a deadline, so that the device is past it (``silent > due_after``)."""
 
 
 class Heartbeat:
@@ -78,10 +82,29 @@ class Heartbeat:
         return self.alive_status(request.request_id)
 
     async def run(self) -> None:
-        """Check the devices every :data:`CHECK_EVERY`."""
+        """Check the devices when the next of them could have missed its heartbeat (see :meth:`next_check`)."""
         while True:
-            await self._cem.clock.sleep(CHECK_EVERY.total_seconds())
+            await self._cem.clock.sleep(self.next_check().total_seconds())
             await self.check()
+
+    def next_check(self) -> timedelta:
+        """How long until the next look [s as a timedelta]: until the earliest instant a device heard of could miss
+        its heartbeat or pass its fail-safe time, at least :data:`CHECK_EVERY`; exactly :data:`CHECK_EVERY` while a
+        device is missing or in fail-safe (to notice it coming back). A device that registers meanwhile cannot
+        be due before ``heartbeat_interval + heartbeat_grace``, the longest pause."""
+        cem, now = self._cem, self._cem.clock.now()
+        settings = cem.settings.grid
+        due_after = settings.heartbeat_interval + settings.heartbeat_grace
+        if self.missed or self.failsafe:
+            return CHECK_EVERY
+        wait = due_after
+        for record in cem.registry.records():
+            last = record.last_seen or record.registered_at
+            wait = min(wait, last + due_after + _PAST - now)
+            failsafe_after = record.capabilities.failsafe_after
+            if failsafe_after is not None:
+                wait = min(wait, last + failsafe_after + _PAST - now)
+        return max(wait, CHECK_EVERY)
 
     async def check(self) -> None:
         """One round: back online, missed heartbeats (status request, warning) and fail-safe devices."""

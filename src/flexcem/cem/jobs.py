@@ -9,7 +9,7 @@ so that a refused or unanswered update leaves the plan with what the device will
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flexcem.model import (
@@ -100,6 +100,20 @@ class JobRecord:
     def device_id(self) -> str:
         """The offering device."""
         return self.offer.device_id
+
+    def went_as_planned(self, tolerance: timedelta) -> bool:
+        """Whether the job's last change is what the confirmed schedule foresaw: it started within ``tolerance``
+        of the confirmed start or finished within ``tolerance`` of the schedule's end. Such a change leaves the
+        plan as it was (the plan counted on it), so it needs no re-plan; an early or late start or end, an
+        abort or a failure does."""
+        schedule = self.confirmed
+        if schedule is None or self.started_at is None or abs(self.started_at - schedule.start) > tolerance:
+            return False
+        if self.phase is JobPhase.RUNNING:
+            return True
+        if self.phase is JobPhase.FINISHED and self.finished_at is not None:
+            return abs(self.finished_at - schedule.profile.end) <= tolerance
+        return False
 
     def apply_status(self, status: DeviceStatus) -> bool:
         """Take a device status; whether the job's phase changed."""

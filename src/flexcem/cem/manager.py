@@ -260,7 +260,9 @@ class CustomerEnergyManager:
         if job is None or not job.apply_status(status):
             return
         self.note(f"{status.device_id} is {status.state.value}")
-        if job.phase is JobPhase.RUNNING or job.phase.closed:
+        if (job.phase is JobPhase.RUNNING or job.phase.closed) and not job.went_as_planned(
+            self.settings.slot_duration
+        ):
             self.request_replan(f"{status.device_id} {job.phase.value}")
 
     async def _on_prices(self, profile: PriceEnvironmentProfile, envelope: Envelope) -> None:
