@@ -29,12 +29,13 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
-from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY, MQTT_ERR_SUCCESS
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from flexcem.bus.errors import BusError
+from flexcem.bus.mqtt_housekeeping import housekeeping
 
 __all__ = [
     "BrokerUnavailable",
@@ -140,10 +141,11 @@ class SessionHandler(Protocol):
 
 
 class _Client(aiomqtt.Client):
-    """aiomqtt's client, with paho's housekeeping (keep-alive pings) every quarter keep-alive, not every second.
+    """aiomqtt's client, with paho's housekeeping (keep-alive pings) every quarter keep-alive, not every second,
+    and for all clients of the event loop in one task (:mod:`flexcem.bus.mqtt_housekeeping`).
 
     The pings need no more (a ping goes out at most 1.25 keep-alives after the last packet, inside the
-    broker's 1.5), and on a simulated clock a one-second timer per client would dominate a day's run.
+    broker's 1.5), and on a simulated clock a timer per client would dominate a day's run.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -153,9 +155,7 @@ class _Client(aiomqtt.Client):
         self._disconnected.add_done_callback(_retrieve)
 
     async def _misc_loop(self) -> None:
-        interval = max(1.0, self._keepalive / 4)
-        while self._client.loop_misc() == MQTT_ERR_SUCCESS:
-            await asyncio.sleep(interval)
+        await housekeeping().look_after(self._client, max(1.0, self._keepalive / 4))
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:
