@@ -1,11 +1,13 @@
 """PV forecast through pvlib on the real CityLearn 2023 weather (Austin, Texas; docs/home-physics.md "PV").
 
 Zero at night, peak near solar noon, and close to the data set's own simulated PV output (``solar_generation``)
-hour by hour; the generator never gives more than the forecast and is curtailed to any limit.
+hour by hour; the generator never gives more than the forecast and is curtailed to any limit. The sun position
+of the data's hours is computed once and kept: the forecasts from it equal those computed from scratch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import numpy as np
@@ -13,6 +15,7 @@ import pytest
 from home_devices_harness import MID_JUNE, data
 
 from flexcem.devices import DATA_CLOCK, DEFAULT_PV, PvGenerator, pv_forecast_series, pv_forecast_w
+from flexcem.devices.pv import data_sun, sun_position
 from flexcem.model.home_parameters import PvParameters
 
 ONE_KW = PvParameters(nominal_power_w=1000.0)
@@ -60,3 +63,50 @@ def test_generator_gives_the_forecast_or_less_when_curtailed() -> None:
     assert generator.generated_wh == 400.0 and generator.exported_wh == 150.0
     fixed = PvGenerator(DEFAULT_PV.model_copy(update={"curtailable": False}), data(), limit_w=0.0)
     assert fixed.output_w(noon) == available
+
+
+def test_cached_sun_gives_the_forecast_computed_from_scratch() -> None:
+    d = data()
+    starts = d.hour_starts()
+    # The generator (whole data) and forecast series (a day from any instant) use the cached sun position.
+    generator = PvGenerator(DEFAULT_PV, d)
+    scratch = pv_forecast_w(DEFAULT_PV, d.site, starts, d.dni_w_per_m2, d.dhi_w_per_m2, d.outdoor_c)
+    assert np.array_equal([generator.available_w(start) for start in starts], scratch)
+    for offset in (timedelta(0), timedelta(days=3, hours=7, minutes=45), timedelta(days=20, hours=23)):
+        begin = MID_JUNE + offset
+        series = pv_forecast_series(DEFAULT_PV, d, begin, begin + timedelta(days=1))
+        first = d.index(begin)
+        hours = slice(first, first + len(series.slots))
+        expected = pv_forecast_w(
+            DEFAULT_PV, d.site, starts[hours], d.dni_w_per_m2[hours], d.dhi_w_per_m2[hours], d.outdoor_c[hours]
+        )
+        assert [slot.start for slot in series.slots] == starts[hours]
+        assert np.array_equal([-slot.power_w for slot in series.slots], expected)
+
+
+def test_sun_position_is_computed_once_per_site_and_period() -> None:
+    d = data()
+    sun = data_sun(d)
+    assert data_sun(d) is sun
+    assert len(sun.apparent_zenith_deg) == d.hours and not sun.azimuth_deg.flags.writeable
+    assert np.array_equal(
+        sun.sliced(24, 48).extra_w_per_m2, sun_position(d.site, d.hour_starts()[24:48]).extra_w_per_m2
+    )
+    elsewhere = dataclasses.replace(d.site, latitude_deg=d.site.latitude_deg + 10.0)
+    assert not np.array_equal(
+        sun_position(elsewhere, d.hour_starts()[:24]).apparent_zenith_deg, sun.apparent_zenith_deg[:24]
+    )
+
+
+def test_a_sun_position_of_other_hours_is_refused() -> None:
+    d = data()
+    with pytest.raises(ValueError, match="sun position"):
+        pv_forecast_w(
+            DEFAULT_PV,
+            d.site,
+            d.hour_starts()[:24],
+            d.dni_w_per_m2[:24],
+            d.dhi_w_per_m2[:24],
+            d.outdoor_c[:24],
+            sun=data_sun(d).sliced(0, 23),
+        )

@@ -112,24 +112,21 @@ def on_grid(slots: Sequence[Slot], values: Sequence[float], grid: Grid) -> list[
     weights = np.asarray(values, dtype=np.float64)
     last = float(weights[int(np.argmax(ends))])
     step = grid.slot.total_seconds()
-
-    def average(lo: float, hi: float) -> float | None:
-        overlap = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0.0, None)
-        if overlap.sum() < (hi - lo) * (1.0 - 1e-9):
-            return None
-        return float(overlap @ weights / (hi - lo))
-
-    result = []
-    for k in range(grid.count):
-        lo, hi = k * step, (k + 1) * step
-        value = None
-        for days in range(_LOOK_BACK_DAYS + 1):
-            shift = days * _DAY.total_seconds()
-            value = average(lo - shift, hi - shift)
-            if value is not None:
-                break
-        result.append(last if value is None else value)
-    return result
+    lows = np.arange(grid.count, dtype=np.float64) * step
+    result = np.full(grid.count, last)
+    todo = np.arange(grid.count)  # grid slots without a value yet
+    for days in range(_LOOK_BACK_DAYS + 1):  # the whole horizon at once, then what is left a day earlier
+        lo = lows[todo] - days * _DAY.total_seconds()
+        hi = lo + step
+        # overlap[k, j]: seconds of slot j inside grid slot k (shifted back by ``days``)
+        overlap = np.minimum(ends, hi[:, None]) - np.maximum(starts, lo[:, None])
+        np.clip(overlap, 0.0, None, out=overlap)
+        covered = overlap.sum(axis=1) >= step * (1.0 - 1e-9)
+        result[todo[covered]] = overlap[covered] @ weights / step
+        todo = todo[~covered]
+        if not todo.size:
+            break
+    return result.tolist()
 
 
 def _power_slots(grid: Grid, powers: Sequence[float]) -> list[PowerSlot]:

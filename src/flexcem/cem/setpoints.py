@@ -41,15 +41,24 @@ _CURTAILED_W = 1.0
 
 
 def _series(plan: Plan, powers: Sequence[float]) -> PowerSeries:
-    slots: list[PowerSlot] = []
+    starts: list[datetime] = []
+    counts: list[int] = []  # slots in each run of equal powers
+    values: list[float] = []
     for start, power in zip(plan.slot_starts, powers, strict=True):
         value = round(power, 1) + 0.0
-        if slots and slots[-1].power_w == value:
-            last = slots.pop()
-            slots.append(last.model_copy(update={"duration": last.duration + plan.slot_duration}))
+        if values and values[-1] == value:
+            counts[-1] += 1
         else:
-            slots.append(PowerSlot(start=start, duration=plan.slot_duration, power_w=value))
-    return PowerSeries(slots=tuple(slots))
+            starts.append(start)
+            counts.append(1)
+            values.append(value)
+    step = plan.slot_duration
+    return PowerSeries(
+        slots=tuple(
+            PowerSlot(start=start, duration=count * step, power_w=value)
+            for start, count, value in zip(starts, counts, values, strict=True)
+        )
+    )
 
 
 def _clip(powers: Sequence[float], low: float, high: float) -> list[float]:

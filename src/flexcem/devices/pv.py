@@ -12,12 +12,18 @@ The forecast (docs/home-physics.md, "PV"), per hour of :class:`~flexcem.data.Cit
 5. AC power by the PVWatts inverter model (nominal efficiency, AC limit).
 
 :class:`PvGenerator` produces the forecast power of the present hour, or less when curtailed.
+
+Step 1 depends only on the site and the hours: for the data's own hours (:func:`pv_forecast_series`,
+:class:`PvGenerator`) it is computed once per site and data period and kept (:func:`data_sun`), since every
+home of a simulation on the same data, and every re-plan, asks for the same hours.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,7 +33,15 @@ from flexcem.data.citylearn import CityLearnData, FloatArray, Site
 from flexcem.model import PowerSeries, PowerSlot
 from flexcem.model.home_parameters import PvParameters
 
-__all__ = ["DEFAULT_PV", "PvGenerator", "pv_forecast_series", "pv_forecast_w"]
+__all__ = [
+    "DEFAULT_PV",
+    "PvGenerator",
+    "SunPosition",
+    "data_sun",
+    "pv_forecast_series",
+    "pv_forecast_w",
+    "sun_position",
+]
 
 DEFAULT_PV = PvParameters(nominal_power_w=5_000.0, tilt_deg=25.0, azimuth_deg=180.0, inverter_ac_max_w=4_600.0)
 """A typical Texan rooftop system: 5 kWp facing south at 25°, 4.6 kW inverter."""
@@ -39,6 +53,47 @@ ALBEDO = 0.2
 """Ground reflectance for the transposition."""
 
 _SAPM = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["close_mount_glass_glass"]
+_HOUR = timedelta(hours=1)
+
+
+class SunPosition(NamedTuple):
+    """Where the sun is at the middle of each hour (step 1 of the module docstring), arrays per hour."""
+
+    apparent_zenith_deg: FloatArray
+    azimuth_deg: FloatArray
+    extra_w_per_m2: FloatArray
+    """Extraterrestrial irradiance [W/m²]."""
+
+    def sliced(self, first: int, stop: int) -> SunPosition:
+        """The hours ``first`` to ``stop`` (exclusive)."""
+        return SunPosition(*(values[first:stop] for values in self))
+
+
+def sun_position(site: Site, hour_starts: list[datetime]) -> SunPosition:
+    """The sun at the middle of each hour from ``hour_starts``: NREL SPA, seen from ``site``."""
+    middle = pd.DatetimeIndex([start + timedelta(minutes=30) for start in hour_starts]).tz_convert("UTC")
+    position = pvlib.solarposition.get_solarposition(
+        middle, site.latitude_deg, site.longitude_deg, altitude=site.altitude_m
+    )
+    extra = np.asarray(pvlib.irradiance.get_extra_radiation(middle.day_of_year.to_numpy()), dtype=np.float64)
+    result = SunPosition(
+        np.asarray(position["apparent_zenith"].to_numpy(), dtype=np.float64),
+        np.asarray(position["azimuth"].to_numpy(), dtype=np.float64),
+        extra,
+    )
+    for values in result:
+        values.flags.writeable = False  # shared by the cache
+    return result
+
+
+@lru_cache(maxsize=16)
+def _sun_of_hours(site: Site, start: datetime, hours: int) -> SunPosition:
+    return sun_position(site, [start + k * _HOUR for k in range(hours)])
+
+
+def data_sun(data: CityLearnData) -> SunPosition:
+    """The sun for every hour of ``data``, computed once per site and period (read-only arrays)."""
+    return _sun_of_hours(data.site, data.start, data.hours)
 
 
 def pv_forecast_w(
@@ -48,15 +103,19 @@ def pv_forecast_w(
     dni_w_per_m2: FloatArray,
     dhi_w_per_m2: FloatArray,
     air_c: FloatArray,
+    sun: SunPosition | None = None,
 ) -> FloatArray:
-    """AC power [W, ≥ 0] of each hour from its beam-normal and diffuse-horizontal irradiance [W/m²], air [°C]."""
+    """AC power [W, ≥ 0] of each hour from its beam-normal and diffuse-horizontal irradiance [W/m²], air [°C].
+
+    ``sun``: the sun position of these hours when known (e.g. a slice of :func:`data_sun`), else computed.
+    """
     if not len(hour_starts) == len(dni_w_per_m2) == len(dhi_w_per_m2) == len(air_c):
         raise ValueError("hour_starts and the weather series differ in length")
-    middle = pd.DatetimeIndex([start + timedelta(minutes=30) for start in hour_starts]).tz_convert("UTC")
-    position = pvlib.solarposition.get_solarposition(
-        middle, site.latitude_deg, site.longitude_deg, altitude=site.altitude_m
-    )
-    zenith = position["apparent_zenith"].to_numpy()
+    if sun is None:
+        sun = sun_position(site, hour_starts)
+    elif len(sun.apparent_zenith_deg) != len(hour_starts):
+        raise ValueError("hour_starts and the sun position differ in length")
+    zenith = sun.apparent_zenith_deg
     up = zenith < 90.0
     dni = np.where(up, np.asarray(dni_w_per_m2, dtype=np.float64), 0.0)
     dhi = np.where(up, np.asarray(dhi_w_per_m2, dtype=np.float64), 0.0)
@@ -65,11 +124,11 @@ def pv_forecast_w(
         surface_tilt=parameters.tilt_deg,
         surface_azimuth=parameters.azimuth_deg,
         solar_zenith=zenith,
-        solar_azimuth=position["azimuth"].to_numpy(),
+        solar_azimuth=sun.azimuth_deg,
         dni=dni,
         ghi=ghi,
         dhi=dhi,
-        dni_extra=np.asarray(pvlib.irradiance.get_extra_radiation(middle.day_of_year.to_numpy()), dtype=np.float64),
+        dni_extra=sun.extra_w_per_m2,
         airmass=pvlib.atmosphere.get_relative_airmass(zenith),
         albedo=ALBEDO,
         model="perez",
@@ -87,7 +146,7 @@ def pv_forecast_w(
 def pv_forecast_series(parameters: PvParameters, data: CityLearnData, start: datetime, end: datetime) -> PowerSeries:
     """The forecast on the data's hourly slots covering ``[start, end)``, generation negative [W]."""
     first, last = data.index(start), data.index(end - timedelta(microseconds=1))
-    starts = data.hour_starts()[first : last + 1]
+    starts = [data.start + k * _HOUR for k in range(first, last + 1)]  # as data.hour_starts()[first : last + 1]
     power = pv_forecast_w(
         parameters,
         data.site,
@@ -95,6 +154,7 @@ def pv_forecast_series(parameters: PvParameters, data: CityLearnData, start: dat
         data.dni_w_per_m2[first : last + 1],
         data.dhi_w_per_m2[first : last + 1],
         data.outdoor_c[first : last + 1],
+        sun=data_sun(data).sliced(first, last + 1),
     )
     return PowerSeries(
         slots=tuple(
@@ -126,6 +186,7 @@ class PvGenerator:
             self.data.dni_w_per_m2,
             self.data.dhi_w_per_m2,
             self.data.outdoor_c,
+            sun=data_sun(self.data),
         )
 
     def available_w(self, instant: datetime) -> float:

@@ -188,5 +188,6 @@ class ModelBuilder:
         lp.a_matrix_.value_ = values
         kinds = self.col_kind
         if np.any(kinds != ColumnKind.CONTINUOUS):
-            lp.integrality_ = [_HIGHS_TYPES[ColumnKind(int(kind))] for kind in kinds]
+            types = {int(kind): highs_type for kind, highs_type in _HIGHS_TYPES.items()}
+            lp.integrality_ = [types[kind] for kind in kinds.tolist()]
         return lp

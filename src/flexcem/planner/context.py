@@ -21,8 +21,10 @@ __all__ = ["PlanningContext", "resample_slots"]
 
 def resample_slots(grid: TimeGrid, slots: Sequence[Slot], values: Sequence[float]) -> FloatArray:
     """Time-weighted average per grid slot of ``values`` held over ``slots`` (overlaps add, gaps are 0)."""
-    starts = [float(grid.offset_us(slot.start)) for slot in slots]
-    ends = [float(grid.offset_us(slot.start) + slot.duration // MICROSECOND) for slot in slots]
+    offsets = grid.offsets_us([slot.start for slot in slots])
+    starts = np.array(offsets, dtype=np.float64)
+    durations = [slot.duration // MICROSECOND for slot in slots]
+    ends = np.array([offset + duration for offset, duration in zip(offsets, durations, strict=True)], dtype=np.float64)
     return step_average(starts, ends, values, grid.edges_us)
 
 

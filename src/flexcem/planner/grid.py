@@ -92,6 +92,11 @@ class TimeGrid:
         """``instant`` as integer microseconds after the grid start (negative before it)."""
         return elapsed(self.start, instant) // MICROSECOND
 
+    def offsets_us(self, instants: Sequence[datetime]) -> list[int]:
+        """:meth:`offset_us` of each of ``instants``."""
+        origin = self.start.astimezone(UTC)
+        return [(instant.astimezone(UTC) - origin) // MICROSECOND for instant in instants]
+
     def at(self, offset_us: int | float) -> datetime:
         """The instant ``offset_us`` microseconds after the grid start."""
         return later(self.start, timedelta(microseconds=round(offset_us)))

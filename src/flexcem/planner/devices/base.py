@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import ClassVar, Generic, TypeVar
 
@@ -73,9 +73,10 @@ def overlap_message(slots: Sequence[Slot], field: str) -> str | None:
 
 def uncovered_message(slots: Sequence[Slot], start: datetime, end: datetime, what: str) -> str | None:
     """Which parts of ``[start, end)`` no slot covers (a sentence about ``what``), or None when all are."""
+    origin = start.astimezone(UTC)
     intervals = []
     for slot in slots:
-        lo = elapsed(start, slot.start) // MICROSECOND
+        lo = (slot.start.astimezone(UTC) - origin) // MICROSECOND  # elapsed(start, slot.start) in µs
         intervals.append((lo, lo + slot.duration // MICROSECOND))
     gaps = coverage_gaps(intervals, 0, elapsed(start, end) // MICROSECOND)
     if not gaps:

@@ -156,7 +156,7 @@ class PvFormulation(DeviceFormulation[PvDevice]):
         """Power (negative), energy, value at the import price, CO2 avoided and the curtailed energy."""
         power = self.power_kw(x)
         curtailed = np.maximum(self.forecast_kw + power, 0.0)
-        curtailed[curtailed < 1e-6] = 0.0
+        curtailed[curtailed < 1e-9] = 0.0  # solver noise [kW]
         plan = DevicePlan(
             device_id=self.device.device_id,
             kind=self.device.kind,
