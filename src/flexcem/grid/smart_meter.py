@@ -50,6 +50,9 @@ log = logging.getLogger("flexcem.grid.meter")
 LoadSource = Callable[[datetime, datetime], PowerSeries]
 """The site's power [W] (+ import, − export) on slots covering ``[start, end)``."""
 
+_INSTANT = timedelta(microseconds=1)
+"""The shortest period asked of the load source, to learn the power at an instant."""
+
 TariffSchedule = Callable[[datetime], str]
 """The meter's active tariff id at an instant."""
 
@@ -127,7 +130,7 @@ class SmartMeter:
 
     def power_at(self, instant: datetime) -> float:
         """The site's power [W] at ``instant``."""
-        slot = self._load(instant, instant + timedelta(microseconds=1)).slot_at(instant)
+        slot = self._load(instant, instant + _INSTANT).slot_at(instant)
         return 0.0 if slot is None else slot.power_w
 
     def load_curve(self, start: datetime, end: datetime, resolution: timedelta) -> PowerSeries:
@@ -144,16 +147,22 @@ class SmartMeter:
     async def tick(self) -> None:
         """Advance the registers to now; send the reading, a tariff switch and an overload warning when due."""
         now = self.clock.now()
-        assert self._registers_at is not None, "start the meter first"
-        if now > self._registers_at:
-            for slot in self._load(self._registers_at, now).slots:
-                energy = slot.energy_wh
-                if energy >= 0:
-                    self.import_energy_wh += energy
-                else:
-                    self.export_energy_wh -= energy
-            self._registers_at = now
-        power = self.power_at(now)
+        since = self._registers_at
+        assert since is not None, "start the meter first"
+        # one look at the load: the energy since the last tick (clipped to it) and the power now
+        load = self._load(since, now + _INSTANT)
+        for slot in load.slots:
+            seconds = (min(slot.end, now) - max(slot.start, since)).total_seconds()
+            if seconds <= 0:
+                continue
+            energy = slot.power_w * seconds / 3600.0
+            if energy >= 0:
+                self.import_energy_wh += energy
+            else:
+                self.export_energy_wh -= energy
+        self._registers_at = now
+        slot_now = load.slot_at(now)
+        power = 0.0 if slot_now is None else slot_now.power_w
         if self._tariffs is not None and (tariff := self._tariffs(now)) != self._tariff:
             self._tariff, self._tariff_since = tariff, now
             await self._send(ActiveTariffNotification(meter_id=self.meter_id, tariff_id=tariff, active_since=now))
