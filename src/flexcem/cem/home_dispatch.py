@@ -2,11 +2,14 @@
 
 For each device, concurrently with the others: first the user's settings when they changed (water heater set
 point and level, air conditioner mode, wind and set point), then one :class:`~flexcem.model.PowerSetpointSchedule`
-per circuit, each answered by a :class:`~flexcem.model.SettingResult`.
+per circuit, then the room's :class:`~flexcem.model.TemperatureProfile` (:mod:`flexcem.cem.comfort_profiles`), each
+answered by a :class:`~flexcem.model.SettingResult`.
 
 * a schedule that changes the confirmed one only negligibly (:func:`~flexcem.cem.setpoints.negligible`) is not
   sent: the device keeps the confirmed one (plan stability);
-* an accepted schedule becomes the confirmed one;
+* likewise a profile whose bands are those of the confirmed one (:func:`~flexcem.cem.comfort_profiles.unchanged`);
+  a device whose confirmed schedules were dropped (an emergency, a direct control) gets its profile again too;
+* an accepted schedule or profile becomes the confirmed one;
 * a refusal (unsuccessful result or Nack; a fuel cell's controller may override the CEM, JWG1111) is
   journalled with the device's reason; the device is then left to its own control for
   ``home.refusal_holdoff``: the plans leave it out (its confirmed schedule, which it still follows, counts as
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported, UnexpectedReply
+from flexcem.cem.comfort_profiles import unchanged
 from flexcem.cem.home_settings import HomeSettings
 from flexcem.cem.setpoints import negligible
 from flexcem.model import (
@@ -30,7 +34,9 @@ from flexcem.model import (
     PowerSetpointSchedule,
     PowerSlot,
     SettingResult,
+    TemperatureProfile,
     WaterHeaterSettings,
+    Zone,
 )
 
 __all__ = ["HomeDispatcher", "Refusal"]
@@ -66,6 +72,7 @@ class HomeDispatcher:
         self._note = note
         self.confirmed: dict[tuple[str, Circuit], PowerSetpointSchedule] = {}
         self.settings_confirmed: dict[str, UserSettings] = {}
+        self.profiles_confirmed: dict[tuple[str, Zone], TemperatureProfile] = {}
         self.held_until: dict[str, datetime] = {}
         self.refusals: list[Refusal] = []
         self.sent = 0
@@ -85,15 +92,24 @@ class HomeDispatcher:
             if slot.end > now
         ]
 
-    async def apply(self, schedules: list[PowerSetpointSchedule], user_settings: list[UserSettings]) -> bool:
+    async def apply(
+        self,
+        schedules: list[PowerSetpointSchedule],
+        user_settings: list[UserSettings],
+        profiles: list[TemperatureProfile] | None = None,
+    ) -> bool:
         """Send what changed; whether a device refused (a re-plan is due then)."""
-        devices = sorted({s.device_id for s in schedules} | {s.device_id for s in user_settings})
+        profiles = profiles or []
+        devices = sorted(
+            {s.device_id for s in schedules} | {s.device_id for s in user_settings} | {p.device_id for p in profiles}
+        )
         results = await asyncio.gather(
             *(
                 self._device(
                     device_id,
                     [s for s in user_settings if s.device_id == device_id],
                     [s for s in schedules if s.device_id == device_id],
+                    [p for p in profiles if p.device_id == device_id],
                 )
                 for device_id in devices
             )
@@ -101,7 +117,11 @@ class HomeDispatcher:
         return any(results)
 
     async def _device(
-        self, device_id: str, user_settings: list[UserSettings], schedules: list[PowerSetpointSchedule]
+        self,
+        device_id: str,
+        user_settings: list[UserSettings],
+        schedules: list[PowerSetpointSchedule],
+        profiles: list[TemperatureProfile],
     ) -> bool:
         address = self._address_of(device_id)
         if address is None:
@@ -109,6 +129,9 @@ class HomeDispatcher:
         now = self._endpoint.clock.now()
         if device_id in self.held(now):
             return False
+        if not any(circuit[0] == device_id for circuit in self.confirmed):  # dropped: the device may have lost all
+            for zone in [zone for zone in self.profiles_confirmed if zone[0] == device_id]:
+                del self.profiles_confirmed[zone]
         for wanted in user_settings:
             if self.settings_confirmed.get(device_id) == wanted:
                 continue
@@ -135,10 +158,22 @@ class HomeDispatcher:
             self.confirmed[key] = schedule
             self.sent += 1
             self._note(f"{device_id} follows {schedule.schedule_id} ({schedule.circuit.value})")
+        for profile in profiles:
+            zone_key = (device_id, profile.zone)
+            kept = self.profiles_confirmed.get(zone_key)
+            if kept is not None and unchanged(kept, profile, now, settings.schedule_cover):
+                continue
+            result = await self._send(address, device_id, profile, profile.profile_id)
+            if result is None:
+                continue
+            if not result:
+                return True
+            self.profiles_confirmed[zone_key] = profile
+            self._note(f"{device_id} keeps the comfort band of {profile.profile_id} ({profile.zone.value})")
         return False
 
     async def _send(
-        self, address: str, device_id: str, body: PowerSetpointSchedule | UserSettings, ref: str
+        self, address: str, device_id: str, body: PowerSetpointSchedule | TemperatureProfile | UserSettings, ref: str
     ) -> bool | None:
         """Deliver ``body``: True when carried out, False when refused (recorded), None when undelivered."""
         try:

@@ -6,7 +6,8 @@
 * **Feed-in tariffs**: a :class:`~flexcem.model.PriceEnvironmentProfile` that ``applies_to`` generation goes
   to a second price book; its prices are the plan's export prices (the manager routes it here).
 * **User conditions** (:class:`~flexcem.cem.home_book.OperatingConditions`, JWG1110): a change re-plans.
-* **Plan** (:mod:`flexcem.cem.home_plan`) and **dispatch** (:mod:`flexcem.cem.home_dispatch`); with
+* **Plan** (:mod:`flexcem.cem.home_plan`) and **dispatch** (:mod:`flexcem.cem.home_dispatch`): the schedules, and
+  each planned room's comfort band as a temperature profile (:mod:`flexcem.cem.comfort_profiles`); with
   ``commit_required`` the plan waits as a proposal and nothing is sent before :meth:`commit`.
 """
 
@@ -16,12 +17,14 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported, UnexpectedReply
+from flexcem.cem.comfort_profiles import comfort_profiles
 from flexcem.cem.forecasts import ConstantForecasts, HomeForecasts
 from flexcem.cem.home_book import Description, HomeBook, OperatingConditions
 from flexcem.cem.home_dispatch import HomeDispatcher
 from flexcem.cem.home_plan import HomePlan, plan_home
 from flexcem.cem.price_book import PriceBook
 from flexcem.model import (
+    DeviceFunction,
     Direction,
     Envelope,
     FlexibilityRequest,
@@ -164,7 +167,19 @@ class HomeManager:
         return result
 
     async def dispatch(self, result: HomePlan) -> None:
-        """Send the plan's start times (jobs), settings and schedules; re-plan after a refusal."""
+        """Send the plan's start times (jobs), settings, schedules and comfort profiles; re-plan after a refusal."""
         await self._cem.dispatch_jobs(result.plan, [job for job in result.placed if job.phase.movable])
-        if await self.dispatcher.apply(result.schedules, result.user_settings):
+        profiles = comfort_profiles(result.problem, self._takes_profiles, _tag(result, self._cem.plans_made))
+        if await self.dispatcher.apply(result.schedules, result.user_settings, profiles):
             self._cem.request_replan("a device refused its schedule")
+
+    def _takes_profiles(self, device_id: str) -> bool:
+        record = self._cem.registry.get(device_id)
+        return record is not None and DeviceFunction.TEMPERATURE_PROFILE in record.capabilities.functions
+
+
+def _tag(result: HomePlan, plans_made: int) -> str:
+    """The plan's tag, as its schedules' ids end (``p{n}``)."""
+    if result.schedules:
+        return result.schedules[0].schedule_id.rsplit("-", 1)[-1]
+    return f"p{plans_made}"

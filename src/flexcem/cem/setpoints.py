@@ -119,7 +119,8 @@ def setpoint_schedules(
             else:
                 add(device_id, Circuit.MAIN, _clip(power, 0.0, top))
         elif isinstance(description, RoomClimateDescription):
-            add(device_id, Circuit.MAIN, _clip(power, 0.0, description.unit.power_max_w))
+            # the plan's power holds the fan's as well as the compressor's
+            add(device_id, Circuit.MAIN, _clip(power, 0.0, description.unit.power_max_w + description.fan_power_w))
     return schedules
 
 

@@ -4,12 +4,21 @@ status and log.
 The user's (or CEM's) settings — e.g. cooling, wind auto, 27 °C — arrive as
 :class:`~flexcem.model.AirConditionerSettings`; a room temperature profile replaces the set point by a band per
 slot; a power schedule sets the compressor's power per slot (the CEM's plan). Without a schedule — and in the
-fail-safe — the unit's own control holds the set point (or the profile's band).
+fail-safe — the unit's own control holds the set point (or the profile's band). With both a schedule and a
+profile the compressor runs the larger of the plan's power and what its control needs to keep the band: the
+plan was made on a coarser model of the room and is carried out open loop.
+
+The room is advanced lazily: a step's power is chosen at its start from the room as it is then, and the room
+follows it up to whatever instant the agent next looks at it — the step's end, a status, a description, or a
+schedule, profile, setting or command arriving mid-step, which then takes effect at once (the rest of the step
+is chosen anew). So what the unit reports is the room *now*, never the end of a step under way, and the CEM's
+plan starts from the temperature it assumes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flexcem.bus import Endpoint
@@ -36,6 +45,18 @@ from flexcem.model import (
 __all__ = ["AirConditionerAgent"]
 
 
+@dataclass
+class _Step:
+    """The step under way: compressor power [W] held from ``start`` to ``end`` with the outdoor [°C] and gains
+    [W] of its data hour; ``start`` moves on as the room catches up."""
+
+    start: datetime
+    end: datetime
+    power_w: float
+    outdoor_c: float
+    gains_w: float
+
+
 class AirConditionerAgent(HomeDeviceAgent):
     """A split air conditioner and its room on the bus."""
 
@@ -54,6 +75,7 @@ class AirConditionerAgent(HomeDeviceAgent):
         self.model = model or AirConditionerModel(DEFAULT_AIR_CONDITIONER, Room(DEFAULT_ROOM, 26.0))
         self.gains_w = room_gains_w(data, self.model.room.parameters)
         self.last_power_w = 0.0
+        self._under_way: _Step | None = None
         endpoint.on(AirConditionerSettings, self._on_settings)
 
     def settings(self) -> AirConditionerSettings:
@@ -73,7 +95,8 @@ class AirConditionerAgent(HomeDeviceAgent):
         )
 
     def description(self) -> RoomClimateDescription:
-        """Unit, room, room temperature and settings."""
+        """Unit, room, room temperature (now) and settings."""
+        self._catch_up(self.clock.now())
         m = self.model
         return RoomClimateDescription(
             device_id=self.device_id,
@@ -86,8 +109,9 @@ class AirConditionerAgent(HomeDeviceAgent):
         )
 
     def status(self) -> AirConditionerStatus:
-        """Settings, room and outdoor temperature, power and energy."""
+        """Settings, room and outdoor temperature, power and energy (now)."""
         m, now = self.model, self.clock.now()
+        self._catch_up(now)
         return AirConditionerStatus(
             device_id=self.device_id,
             at=now,
@@ -102,7 +126,7 @@ class AirConditionerAgent(HomeDeviceAgent):
         )
 
     def _check_schedule(self, schedule: PowerSetpointSchedule) -> str | None:
-        limit = self.model.parameters.power_max_w
+        limit = self.model.parameters.power_max_w + FAN_POWER_W[self.model.fan]  # the site power, the fan's included
         for index, slot in enumerate(schedule.schedule.slots):
             if not 0.0 <= slot.power_w <= limit + 1e-6:
                 return f"slot {index} asks {slot.power_w:.0f} W, outside [0, {limit:.0f}] W"
@@ -113,26 +137,74 @@ class AirConditionerAgent(HomeDeviceAgent):
 
     async def _on_settings(self, settings: AirConditionerSettings, envelope: Envelope) -> SettingResult:
         self._check_for_me(settings.device_id, envelope)
+        self._catch_up(self.clock.now())
         m = self.model
         m.on, m.mode, m.fan, m.set_point_c = settings.on, settings.mode, settings.fan, settings.set_point_c
         self._event(f"{settings.mode.value}, fan {settings.fan.value}, {settings.set_point_c:.1f} °C")
+        self._choose_again()
         return self._result("AirConditionerSettings", None)
+
+    async def _on_schedule(self, schedule: PowerSetpointSchedule, envelope: Envelope) -> SettingResult:
+        self._catch_up(self.clock.now())
+        result = await super()._on_schedule(schedule, envelope)
+        self._choose_again()
+        return result
+
+    async def _on_profile(self, profile: TemperatureProfile, envelope: Envelope) -> SettingResult:
+        self._catch_up(self.clock.now())
+        result = await super()._on_profile(profile, envelope)
+        self._choose_again()
+        return result
 
     def _apply_command(self, command: SimpleCommand) -> str | None:
         if command.command not in {CommandKind.ON, CommandKind.OFF}:
             return f"{command.command.value} is not supported by an air conditioner"
+        self._catch_up(self.clock.now())
         self.model.on = command.command is CommandKind.ON
         if not self.model.on:
             self.schedules.clear()
+        self._choose_again()
         return None
 
+    def _catch_up(self, now: datetime) -> None:
+        """Advance the room along the step under way up to ``now`` (at most to the step's end)."""
+        step = self._under_way
+        if step is None or now <= step.start:
+            return
+        until = min(now, step.end)
+        dt_h = (until - step.start).total_seconds() / 3600.0
+        self.model.step(step.power_w, outdoor_c=step.outdoor_c, gains_w=step.gains_w, dt_h=dt_h)
+        step.start = until
+        if until >= step.end:
+            self._under_way = None
+
+    def _choose_again(self) -> None:
+        """After a change mid-step (the room caught up to now): the rest of the step at the power chosen now."""
+        step, now = self._under_way, self.clock.now()
+        if step is None or not step.start == now < step.end:
+            return
+        self.power.set(now, self._begin(now, step.end))
+
     def _advance(self, now: datetime, dt_h: float) -> float:
+        self._catch_up(now)
+        return self._begin(now, now + timedelta(seconds=round(dt_h * 3600.0, 6)))
+
+    def _begin(self, now: datetime, end: datetime) -> float:
+        """Choose the compressor power from ``now`` to ``end`` from the room now; the electric power drawn [W]."""
+        dt_h = (end - now).total_seconds() / 3600.0
         k = self.data.index(now)
         outdoor, gains = float(self.data.outdoor_c[k]), float(self.gains_w[k])
         setpoint = self.setpoint_w(now)
+        band = self.band_c(now)
         if setpoint is not None:  # the site power, the fan's included: the compressor gets the rest
             power = max(0.0, setpoint - self.model.fan_w())
+            if band is not None:
+                # the schedule is a plan on a coarser model of the room: the unit's own control still keeps the
+                # comfort band of the CEM's profile, adding what the room needs when the plan falls short
+                guard = self.model.thermostat(outdoor_c=outdoor, gains_w=gains, dt_h=dt_h, band=band)
+                power = max(power, guard)
         else:
-            power = self.model.thermostat(outdoor_c=outdoor, gains_w=gains, dt_h=dt_h, band=self.band_c(now))
-        self.last_power_w = self.model.step(power, outdoor_c=outdoor, gains_w=gains, dt_h=dt_h)
+            power = self.model.thermostat(outdoor_c=outdoor, gains_w=gains, dt_h=dt_h, band=band)
+        self._under_way = _Step(start=now, end=end, power_w=power, outdoor_c=outdoor, gains_w=gains)
+        self.last_power_w = min(max(power, 0.0), self.model.compressor_max_w()) + self.model.fan_w()
         return self.last_power_w
