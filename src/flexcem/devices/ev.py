@@ -9,6 +9,7 @@ the plan would leave the car short at departure it charges at full power as soon
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +29,7 @@ from flexcem.model import (
     minimum_charging_time,
 )
 
-__all__ = ["ElectricVehicle", "EvBattery"]
+__all__ = ["ElectricVehicle", "EvBattery", "PlannedEnergy"]
 
 STEP = timedelta(seconds=60)
 """Integration step of the charging physics."""
@@ -80,6 +81,28 @@ class EvBattery:
         return min_power_w + fraction * (max_power_w - min_power_w)
 
 
+class PlannedEnergy:
+    """The energy a charging profile still plans from any instant on [Wh] (its positive slots only)."""
+
+    def __init__(self, profile: PowerSeries) -> None:
+        self.profile = profile
+        self._ends = [slot.end for slot in profile.slots]
+        self._after = [0.0] * len(self._ends)
+        """The energy of the slots after each slot [Wh]."""
+        for k in range(len(self._ends) - 2, -1, -1):
+            following = profile.slots[k + 1]
+            self._after[k] = self._after[k + 1] + max(0.0, following.power_w) * following.hours
+
+    def from_(self, since: datetime) -> float:
+        """Energy planned from ``since`` to the profile's end [Wh]."""
+        k = bisect.bisect_right(self._ends, since)
+        if k == len(self._ends):
+            return 0.0
+        slot = self.profile.slots[k]
+        start = max(slot.start, since)
+        return self._after[k] + max(0.0, slot.power_w) * (slot.end - start).total_seconds() / 3600.0
+
+
 class ElectricVehicle(DeviceAgent):
     """An EV and its wallbox (default 11 kW three-phase, 4.1 kW minimum at 6 A)."""
 
@@ -102,6 +125,7 @@ class ElectricVehicle(DeviceAgent):
         self.charger_min_w = charger_min_w
         self.plugged_in = False
         self.target_soc: float | None = None
+        self._planned: PlannedEnergy | None = None
 
     def capabilities(self) -> DeviceCapabilities:
         """Charging sessions with slot shifts, simple commands and status."""
@@ -203,15 +227,11 @@ class ElectricVehicle(DeviceAgent):
         curve = self.battery.power_curve(self.charger_max_w, self.charger_min_w)
         return minimum_charging_time(curve, self.charger_max_w, energy_wh)
 
-    @staticmethod
-    def _planned_energy_wh(profile: PowerSeries, since: datetime) -> float:
-        total = 0.0
-        for slot in profile.slots:
-            if slot.end <= since:
-                continue
-            start = max(slot.start, since)
-            total += max(0.0, slot.power_w) * (slot.end - start).total_seconds() / 3600.0
-        return total
+    def _planned_energy_wh(self, profile: PowerSeries, since: datetime) -> float:
+        """Energy [Wh] the profile still plans from ``since`` (asked every step: summed once per profile)."""
+        if self._planned is None or self._planned.profile is not profile:
+            self._planned = PlannedEnergy(profile)
+        return self._planned.from_(since)
 
     def _check_schedule(
         self, job: Job, start: datetime, sequence_id: str | None, profile: PowerSeries | None
