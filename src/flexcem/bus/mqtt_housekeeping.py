@@ -1,17 +1,18 @@
-"""paho's housekeeping (keep-alive pings, ping timeouts) for every MQTT client of one event loop, in one task.
+"""paho's housekeeping (keep-alive pings, ping timeouts) for every MQTT client of one event loop.
 
-aiomqtt gives each client its own timer that calls paho's ``loop_misc``. A process that holds thousands of
-connections (a simulation shard: eight per home) then keeps thousands of timers; on a simulated clock, where a
-day passes in seconds, those timers fire millions of times and dominate the run. Here one task per event loop
-ticks every ``interval`` seconds of the loop's time and calls ``loop_misc`` of every client — but only once per
-``interval`` seconds of *real* time (:func:`time.monotonic`), because paho's keep-alive is kept in real time:
-the broker counts real seconds, whatever the simulation's clock says.
+aiomqtt gives each client its own asyncio timer that calls paho's ``loop_misc``. A process that holds thousands
+of connections (a simulation shard: eight per home) then keeps thousands of timers, and on a simulated clock,
+where a day passes in seconds of real time, those timers fire millions of times and each is an instant the
+clock must stop at. paho's keep-alive is kept in *real* time (the broker counts real seconds, whatever the
+simulation's clock says), so here one daemon thread per event loop wakes every ``interval`` seconds of real time
+and hands the loop one round of ``loop_misc`` calls (``call_soon_threadsafe``); paho itself is only ever called
+from the loop's thread. No asyncio timer is involved: a simulated clock never stops for housekeeping.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import threading
 import time
 import weakref
 from typing import Any
@@ -22,15 +23,18 @@ __all__ = ["Housekeeping", "housekeeping"]
 
 
 class Housekeeping:
-    """The clients of one event loop and the task that looks after them."""
+    """The clients of one event loop and the thread that paces their housekeeping."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = weakref.ref(loop)
+        """Weakly: the loop is the key of this object in a weak mapping."""
         self._clients: dict[Any, tuple[float, asyncio.Future[None]]] = {}
         """paho client → (its interval [s], the future that ends when paho reports the connection gone)."""
         self._due: dict[Any, float] = {}
         """paho client → the real instant [s, :func:`time.monotonic`] of its next ``loop_misc``."""
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._tick_s = 1.0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def __len__(self) -> int:
         return len(self._clients)
@@ -43,29 +47,40 @@ class Housekeeping:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._clients[client] = (interval_s, done)
         self._due[client] = time.monotonic() + interval_s
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="mqtt housekeeping")
-        self._wake.set()
+        self._tick_s = min(interval for interval, _ in self._clients.values())
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._pace, name="mqtt housekeeping", daemon=True)
+            self._thread.start()
         try:
             await done
         finally:
             self._clients.pop(client, None)
             self._due.pop(client, None)
+            if not self._clients:
+                self._stop.set()
 
-    async def _run(self) -> None:
-        while self._clients:
-            tick = min(interval for interval, _ in self._clients.values())
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), tick)
-            now = time.monotonic()
-            for client, due in list(self._due.items()):
-                if due > now or client not in self._clients:
-                    continue
-                interval, done = self._clients[client]
-                self._due[client] = now + interval
-                if client.loop_misc() != MQTT_ERR_SUCCESS and not done.done():
-                    done.set_result(None)
+    def _pace(self) -> None:
+        """The thread: one round per tick, run in the loop, until no client is left or the loop is gone."""
+        while not self._stop.wait(self._tick_s):
+            loop = self._loop()
+            if loop is None:
+                return
+            try:
+                loop.call_soon_threadsafe(self._round)
+            except RuntimeError:  # the loop is closed
+                return
+            del loop
+
+    def _round(self) -> None:
+        now = time.monotonic()
+        for client, due in list(self._due.items()):
+            if due > now or client not in self._clients:
+                continue
+            interval, done = self._clients[client]
+            self._due[client] = now + interval
+            if client.loop_misc() != MQTT_ERR_SUCCESS and not done.done():
+                done.set_result(None)
 
 
 _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Housekeeping] = weakref.WeakKeyDictionary()
@@ -76,5 +91,5 @@ def housekeeping() -> Housekeeping:
     loop = asyncio.get_running_loop()
     keeper = _BY_LOOP.get(loop)
     if keeper is None:
-        keeper = _BY_LOOP[loop] = Housekeeping()
+        keeper = _BY_LOOP[loop] = Housekeeping(loop)
     return keeper

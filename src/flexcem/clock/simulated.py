@@ -135,6 +135,8 @@ class SimulatedClock:
         self._stall_timeout_s = stall_timeout_s
         self._settle_s = settle_s
         self._loop: VirtualTimeEventLoop | None = None
+        self._now: tuple[float, datetime] = (0.0, self._start)
+        """The loop's virtual seconds and the instant they make."""
 
     @property
     def start(self) -> datetime:
@@ -145,7 +147,10 @@ class SimulatedClock:
         """The simulated present instant in UTC (microsecond resolution)."""
         if self._loop is None:
             return self._start
-        return self._start + timedelta(seconds=round(self._loop.time(), 6))
+        seconds = self._loop.time()
+        if seconds != self._now[0]:  # asked far more often than time moves: computed once per instant
+            self._now = (seconds, self._start + timedelta(seconds=round(seconds, 6)))
+        return self._now[1]
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of simulated time."""
@@ -168,4 +173,5 @@ class SimulatedClock:
                 return runner.run(main)
         finally:
             self._start = self.now()
+            self._now = (0.0, self._start)
             self._loop = None

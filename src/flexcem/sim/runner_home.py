@@ -71,6 +71,10 @@ _DEVICE_STEP: dict[str, Any] = {
 }
 """Device agents step at least every 5 min (and on every slot and data hour), report hourly."""
 
+_PV_STEP = timedelta(minutes=15)
+"""PV generation is constant within a data hour and a schedule slot, both of which end a step anyway: its agent
+steps with its status log instead of every 5 min (the same energy, a third of the steps)."""
+
 
 class BaseLoadMeter:
     """The base load on the bus: registers as ``base_load`` and sends a 48-h :class:`LoadForecast` of the data's
@@ -231,7 +235,9 @@ class SimHome:
         await meter.power_on()
         if spec.pv_w is not None:
             pv = DEFAULT_PV.model_copy(update={"nominal_power_w": spec.pv_w, "inverter_ac_max_w": spec.pv_w * 0.92})
-            self.agents["pv"] = PvAgent(await self._endpoint("pv"), self.cem_address, self.data, pv, **_DEVICE_STEP)
+            self.agents["pv"] = PvAgent(
+                await self._endpoint("pv"), self.cem_address, self.data, pv, **{**_DEVICE_STEP, "step": _PV_STEP}
+            )
         if spec.battery_wh is not None and spec.battery_w is not None:
             parameters = DEFAULT_BATTERY.model_copy(
                 update={
