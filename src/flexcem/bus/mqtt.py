@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from flexcem.bus.access import Role
+from flexcem.bus.in_flight import InFlight
 from flexcem.bus.mqtt_discovery import PresenceChanges
 from flexcem.bus.mqtt_link import MqttLink, MqttLinkStatistics
 from flexcem.bus.mqtt_outbox import SendQueueFull
@@ -62,6 +63,9 @@ class MqttBus:
     ``session_expiry_s`` [s] how long the broker keeps an offline endpoint's session
     and messages; ``protocol`` "5" falls back to "3.1.1" for a broker that refuses 5; reconnects wait between
     ``reconnect_min_s`` and ``reconnect_max_s`` [s], jittered. ``clock`` stamps presence and expiries.
+    ``closed_world`` declares that every subscriber of the domain connects through this bus (a simulation):
+    the links then count what is on its way (:mod:`flexcem.bus.in_flight`) and a simulated clock waits for
+    exactly that instead of for a quiet network.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class MqttBus:
         queue_limit: int = 10_000,
         inflight: int = 64,
         clock: Clock | None = None,
+        closed_world: bool = False,
     ) -> None:
         uris = [brokers] if isinstance(brokers, str) else list(brokers)
         if not uris:
@@ -112,6 +117,14 @@ class MqttBus:
         self._connect_timeout_s = connect_timeout_s
         self._inflight = inflight
         self._links: dict[str, MqttLink] = {}
+        self.in_flight: InFlight | None = None
+        """With ``closed_world`` (every subscriber of the domain is on this bus, as in a simulation): what the
+        links still wait for from the broker; a simulated clock holds virtual time while it is not zero."""
+        if closed_world:
+            self.in_flight = InFlight(lambda: [link.message_filters() for link in self._links.values()])
+            hold = getattr(self.clock, "hold", None)
+            if hold is not None:
+                hold(self.in_flight)
 
     async def connect(
         self,
@@ -158,10 +171,17 @@ class MqttBus:
             queue_limit=self.queue_limit,
             close_timeout_s=self.close_timeout_s,
             on_close=self._forget,
+            in_flight=self.in_flight,
         )
         self._links[address] = link
+        if self.in_flight is not None:
+            self.in_flight.links_changed()
         try:
-            await link.start()
+            if self.in_flight is not None:
+                async with self.in_flight.waiting():
+                    await link.start()
+            else:
+                await link.start()
         except BaseException:
             self._forget(link)
             raise
@@ -180,3 +200,5 @@ class MqttBus:
     def _forget(self, link: MqttLink) -> None:
         if self._links.get(link.address) is link:
             del self._links[link.address]
+            if self.in_flight is not None:
+                self.in_flight.links_changed()

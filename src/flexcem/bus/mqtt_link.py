@@ -13,6 +13,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 
 import aiomqtt
@@ -20,6 +21,7 @@ from paho.mqtt.properties import Properties
 
 from flexcem.bus.access import Role
 from flexcem.bus.errors import LinkClosed
+from flexcem.bus.in_flight import InFlight
 from flexcem.bus.link import Incoming, IncomingQueue, RejectedFrame
 from flexcem.bus.mqtt_discovery import PresenceCallback, PresenceChanges, RetainedViews, subscribe
 from flexcem.bus.mqtt_outbox import Outbox, Outgoing
@@ -73,6 +75,7 @@ class MqttLink:
         queue_limit: int,
         close_timeout_s: float,
         on_close: Callable[[MqttLink], None] = lambda link: None,
+        in_flight: InFlight | None = None,
     ) -> None:
         self._address = address
         self._domain = parse_address(address).domain
@@ -82,11 +85,16 @@ class MqttLink:
         self._clock = clock
         self._close_timeout_s = close_timeout_s
         self._on_close = on_close
+        self._in_flight = in_flight
         self._incoming = IncomingQueue(address)
         self._views = RetainedViews(address, codec)
         self._outbox = Outbox(address, self._publish, limit=queue_limit, window=settings.inflight)
         self._session = MqttSession(settings, self)
         self._counts = MqttLinkStatistics()
+
+    def message_filters(self) -> tuple[str, ...]:
+        """The filters on which this link receives messages."""
+        return message_filters(self._role, self._address, self._acts_as)
 
     # -- the Link protocol ------------------------------------------------------------------------------------
 
@@ -148,6 +156,10 @@ class MqttLink:
         """
         if self._incoming.closed:
             return
+        async with self._waiting():
+            await self._close()
+
+    async def _close(self) -> None:
         self._incoming.close()
         if self.connected:
             try:
@@ -239,18 +251,19 @@ class MqttLink:
         # a resubscription (3.1.1 cannot say so: the Endpoint drops the repeats by message id); presence and
         # service descriptors always come, to fill the caches.
         wanted = [(topic, 1, 0 if first else 1) for topic in messages] + [(topic, 1, 0) for topic in caches]
-        granted = await subscribe(client, v5, wanted)
-        refused = [topic for (topic, _, _), ok in zip(wanted, granted, strict=True) if not ok]
-        if refused:
-            log.error("%s: the broker refused the subscription(s) %s", self._address, ", ".join(refused))
-        await client.publish(
-            presence_topic(self._address),
-            self._presence_frame(PresenceState.ONLINE),
-            qos=1,
-            retain=True,
-            properties=self._properties(None, v5),
-            timeout=10,
-        )
+        async with self._waiting():
+            granted = await subscribe(client, v5, wanted)
+            refused = [topic for (topic, _, _), ok in zip(wanted, granted, strict=True) if not ok]
+            if refused:
+                log.error("%s: the broker refused the subscription(s) %s", self._address, ", ".join(refused))
+            await client.publish(
+                presence_topic(self._address),
+                self._presence_frame(PresenceState.ONLINE),
+                qos=1,
+                retain=True,
+                properties=self._properties(None, v5),
+                timeout=10,
+            )
         self._counts.connections += 1
         self._outbox.start(client)
 
@@ -270,6 +283,8 @@ class MqttLink:
         if parts.kind in (TopicKind.PRESENCE, TopicKind.SERVICE):
             self._views.arrived(parts.kind, topic, f"{parts.domain}/{parts.name}", payload)
             return
+        if self._in_flight is not None and not message.retain:  # a retained copy on subscribing was not counted
+            self._in_flight.done()
         if not payload:
             return
         item: Incoming
@@ -295,6 +310,10 @@ class MqttLink:
         """Make the first connection (:meth:`MqttBus.connect` does)."""
         await self._session.start()
 
+    def _waiting(self) -> AbstractAsyncContextManager[None]:
+        """Count an exchange with the broker as outstanding while it runs (closed world only)."""
+        return self._in_flight.waiting() if self._in_flight is not None else nullcontext()
+
     @property
     def _v5(self) -> bool:
         return self._session.version is aiomqtt.ProtocolVersion.V5
@@ -307,9 +326,22 @@ class MqttLink:
             log.info("%s: dropped an expired %s before sending it", self._address, item.envelope and item.envelope.type)
             return False
         properties = self._properties(item, v5, expiry)
-        await client.publish(
-            item.topic, item.payload, qos=1, retain=item.retain, properties=properties, timeout=math.inf
-        )
+        flight = self._in_flight
+        if flight is None:
+            await client.publish(
+                item.topic, item.payload, qos=1, retain=item.retain, properties=properties, timeout=math.inf
+            )
+            return True
+        receivers = flight.receivers(item.topic)
+        flight.add(1 + receivers)  # the PUBACK and every local delivery
+        try:
+            await client.publish(
+                item.topic, item.payload, qos=1, retain=item.retain, properties=properties, timeout=math.inf
+            )
+        except BaseException:
+            flight.done(1 + receivers)  # not sent: queued again, and counted again when it goes
+            raise
+        flight.done()
         return True
 
     def _properties(self, item: Outgoing | None, v5: bool, expiry: int | None = None) -> Properties | None:

@@ -15,11 +15,23 @@ import selectors
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["SimulatedClock", "SimulationStalled", "VirtualTimeEventLoop"]
+__all__ = ["Hold", "SimulatedClock", "SimulationStalled", "VirtualTimeEventLoop"]
 
 T = TypeVar("T")
+
+
+class Hold(Protocol):
+    """Something on its way that virtual time must wait for (a message through a real broker)."""
+
+    def busy(self) -> bool:
+        """Whether it is still on its way."""
+        ...
+
+    def reset(self) -> None:
+        """Give up waiting: it was lost."""
+        ...
 
 
 class _VirtualSelector(selectors.BaseSelector):
@@ -33,6 +45,10 @@ class _VirtualSelector(selectors.BaseSelector):
         self._stall_timeout_s = stall_timeout_s
         self._settle_s = settle_s
         self._last_io = time.monotonic()
+        self.holds: list[Hold] = []
+        """What must be done before virtual time may jump (:meth:`SimulatedClock.hold`)."""
+        self._hold_timeout_s = 5.0
+        """How long [s of real time] a hold may wait without any I/O before it is taken as lost."""
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         self._last_io = time.monotonic()
@@ -57,7 +73,20 @@ class _VirtualSelector(selectors.BaseSelector):
             if events:
                 self._last_io = time.monotonic()
             return events
-        if self._settle_s > 0:
+        if self.holds:
+            # The links count what is on its way through the broker (closed world): wait for exactly that.
+            held = [hold for hold in self.holds if hold.busy()]
+            if held:
+                quiet = time.monotonic() - self._last_io
+                if quiet < self._hold_timeout_s:
+                    events = self._inner.select(min(self._hold_timeout_s - quiet, 0.05))
+                    if events:
+                        self._last_io = time.monotonic()
+                    return events
+                # nothing arrived for that long: what is counted was lost (a dropped message); go on
+                for hold in held:
+                    hold.reset()
+        elif self._settle_s > 0:
             # Real network I/O happened a moment ago: an answer may be on its way, so let real time pass
             # until the network has been quiet for settle_s before jumping virtual time.
             quiet = time.monotonic() - self._last_io
@@ -106,6 +135,10 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         return self._virtual_time[0]
 
+    def hold(self, what: Hold) -> None:
+        """Let virtual time jump only while ``what`` is not busy (see :meth:`SimulatedClock.hold`)."""
+        self._virtual_selector.holds.append(what)
+
     def run_in_executor(  # type: ignore[override]
         self, executor: Any, func: Callable[..., T], *args: Any
     ) -> asyncio.Future[T]:
@@ -135,6 +168,7 @@ class SimulatedClock:
         self._stall_timeout_s = stall_timeout_s
         self._settle_s = settle_s
         self._loop: VirtualTimeEventLoop | None = None
+        self._holds: list[Hold] = []
         self._now: tuple[float, datetime] = (0.0, self._start)
         """The loop's virtual seconds and the instant they make."""
 
@@ -152,6 +186,13 @@ class SimulatedClock:
             self._now = (seconds, self._start + timedelta(seconds=round(seconds, 6)))
         return self._now[1]
 
+    def hold(self, what: Hold) -> None:
+        """Virtual time may jump only while ``what`` is not busy — instead of after ``settle_s`` of quiet network:
+        for messages through a real broker that are counted exactly (``MqttBus(closed_world=True)``)."""
+        self._holds.append(what)
+        if self._loop is not None:
+            self._loop.hold(what)
+
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of simulated time."""
         await asyncio.sleep(max(0.0, seconds))
@@ -167,6 +208,8 @@ class SimulatedClock:
     def run(self, main: Coroutine[Any, Any, T]) -> T:
         """Run ``main`` to completion on a new virtual-time event loop and return its result."""
         loop = VirtualTimeEventLoop(self._stall_timeout_s, self._settle_s)
+        for what in self._holds:
+            loop.hold(what)
         self._loop = loop
         try:
             with asyncio.Runner(loop_factory=lambda: loop) as runner:

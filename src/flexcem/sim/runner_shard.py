@@ -134,7 +134,15 @@ class _Bus:
         self.domain = domain
         self.memory = MemoryBus() if uri is None else None
         self.mqtt = (
-            MqttBus(uri, clock=clock, session_expiry_s=0, keepalive_s=60, connect_timeout_s=60, close_timeout_s=1)
+            MqttBus(
+                uri,
+                clock=clock,
+                session_expiry_s=0,
+                keepalive_s=60,
+                connect_timeout_s=60,
+                close_timeout_s=1,
+                closed_world=True,  # the shard's domain is its own: the clock waits for exactly what is in flight
+            )
             if uri
             else None
         )

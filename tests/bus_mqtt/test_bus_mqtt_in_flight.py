@@ -1,0 +1,112 @@
+"""A simulation over a real broker (issue 7, ``--bus``): the links of a closed world count what is on its way
+through the broker (:mod:`flexcem.bus.in_flight`) and the simulated clock waits for exactly that before it jumps,
+instead of for a quiet network. Tested on a Mosquitto of the test's own: deliveries to one endpoint, to a group and
+to everyone are counted per local subscriber, a request and its reply arrive without a virtual second passing,
+and a count that can never come back (a lost message) is given up after the hold's timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from flexcem.bus import Endpoint, PeerUnsupported
+from flexcem.bus.access import Role
+from flexcem.bus.in_flight import InFlight
+from flexcem.bus.mqtt import MqttBus
+from flexcem.bus.topics import broadcast_topic, group_topic, inbox_topic
+from flexcem.clock import SimulatedClock
+from flexcem.model import StatusRequest
+from mosquitto_harness import free_port
+
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+START = datetime(2021, 7, 6, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[str]:
+    if not MOSQUITTO.exists():
+        pytest.skip("no Mosquitto")
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n", encoding="utf-8")
+    process = subprocess.Popen([str(MOSQUITTO), "-c", str(config)], stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    try:
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_receivers_are_the_local_subscribers() -> None:
+    links = [("sgcp/v1/d/ep/a/in", "sgcp/v1/d/grp/+", "sgcp/v1/d/all/+")] * 3 + [
+        ("sgcp/v1/d/ep/+/out/grid", "sgcp/v1/d/ep/grid/in", "$share/grid/sgcp/v1/d/ep/+/out/grid"),
+        ("sgcp/v1/d/ep/+/out/grid-2", "$share/grid/sgcp/v1/d/ep/+/out/grid"),
+    ]
+    flight = InFlight(lambda: links)
+    assert flight.receivers("sgcp/v1/d/all/Tariff") == 3
+    assert flight.receivers("sgcp/v1/d/grp/cems") == 3
+    assert flight.receivers("sgcp/v1/d/ep/a/in") == 3
+    assert flight.receivers("sgcp/v1/d/ep/x/out/grid") == 2, "its own filter, and the share group once"
+    assert flight.receivers("sgcp/v1/other/all/Tariff") == 0
+    flight.add(2)
+    flight.done(5)
+    assert not flight.busy(), "never below zero"
+
+
+def test_a_closed_world_on_simulated_time_waits_for_exactly_what_is_in_flight(broker: str) -> None:
+    clock = SimulatedClock(START, stall_timeout_s=30.0)
+
+    async def scenario() -> None:
+        bus = MqttBus(broker, clock=clock, session_expiry_s=0, keepalive_s=60, closed_world=True)
+        assert bus.in_flight is not None
+        grid = Endpoint(await bus.connect("d/grid", role=Role.CONTROLLER), clock)
+        homes = [Endpoint(await bus.connect(f"d/h{k}"), clock) for k in range(3)]
+        for endpoint in (grid, *homes):
+            await endpoint.start()
+        assert bus.in_flight.receivers(inbox_topic("d/h0")) == 1
+        assert bus.in_flight.receivers(group_topic("d/grp/cems")) == 3
+        assert bus.in_flight.receivers(broadcast_topic("d", "Tariff")) == 4
+        began = clock.now()
+        for _ in range(20):  # a request and its answer, twenty times, with no virtual time in between
+            with pytest.raises(PeerUnsupported):  # the answer came: the endpoint has no handler for it
+                await grid.deliver("d/h0", StatusRequest(device_id="x"), timeout_s=5)
+        assert clock.now() == began, "the clock held still while the messages were on their way"
+        assert not bus.in_flight.busy()
+        for endpoint in (grid, *homes):
+            await endpoint.close()
+
+    clock.run(scenario())
+
+
+def test_a_count_that_cannot_come_back_is_given_up() -> None:
+    clock = SimulatedClock(START)
+
+    class Lost:
+        """A message counted but never delivered."""
+
+        def __init__(self) -> None:
+            self.resets = 0
+
+        def busy(self) -> bool:
+            return self.resets == 0
+
+        def reset(self) -> None:
+            self.resets += 1
+
+    lost = Lost()
+    clock.hold(lost)
+
+    async def scenario() -> float:
+        began = time.monotonic()
+        await asyncio.sleep(60.0)  # virtual: it may only jump once the hold is given up
+        return time.monotonic() - began
+
+    waited = clock.run(scenario())
+    assert lost.resets == 1 and waited >= 4.5, "held for the hold's timeout of real time, then went on"
