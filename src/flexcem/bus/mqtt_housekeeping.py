@@ -32,9 +32,9 @@ class Housekeeping:
         """paho client → (its interval [s], the future that ends when paho reports the connection gone)."""
         self._due: dict[Any, float] = {}
         """paho client → the real instant [s, :func:`time.monotonic`] of its next ``loop_misc``."""
-        self._tick_s = 1.0
+        self._tick_s = 15.0
+        """The thread's pause [s of real time]: the shortest interval of any client so far."""
         self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
 
     def __len__(self) -> int:
         return len(self._clients)
@@ -47,9 +47,8 @@ class Housekeeping:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._clients[client] = (interval_s, done)
         self._due[client] = time.monotonic() + interval_s
-        self._tick_s = min(interval for interval, _ in self._clients.values())
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
+        self._tick_s = min(self._tick_s, interval_s)
+        if self._thread is None:
             self._thread = threading.Thread(target=self._pace, name="mqtt housekeeping", daemon=True)
             self._thread.start()
         try:
@@ -57,12 +56,12 @@ class Housekeeping:
         finally:
             self._clients.pop(client, None)
             self._due.pop(client, None)
-            if not self._clients:
-                self._stop.set()
 
     def _pace(self) -> None:
-        """The thread: one round per tick, run in the loop, until no client is left or the loop is gone."""
-        while not self._stop.wait(self._tick_s):
+        """The thread: one round per tick, run in the loop, for as long as the loop lives (a round without
+        clients does nothing; a thread that stopped with the last client could miss the next one's arrival)."""
+        while True:
+            time.sleep(self._tick_s)
             loop = self._loop()
             if loop is None:
                 return
