@@ -279,8 +279,12 @@ def test_a_revocation_reaches_a_running_broker_with_sighup(broker: RunningBroker
     """Mosquitto 2.0 reads the CRL at start and again on SIGHUP (``broker.apply`` sends it): no restart needed."""
     revoke(pki, "cem-b")
     broker.apply(POLICY)
+    # a connection that meets the broker in the middle of its reload can fail for that reason alone (seen once
+    # under CI load): the valid identity gets three tries, and once it is in, the revoked one is refused
+    assert any(
+        not refused(Probe(broker.port, "cem-a", client_ssl_context(credentials(pki, "cem-a")))) for _ in range(3)
+    )
     assert refused(Probe(broker.port, "cem-b", client_ssl_context(credentials(pki, "cem-b"))))
-    assert not refused(Probe(broker.port, "cem-a", client_ssl_context(credentials(pki, "cem-a"))))
 
 
 def test_a_revoked_identity_taken_out_of_the_policy_is_silenced_on_its_live_connection(
