@@ -49,12 +49,18 @@ def test_receivers_are_the_local_subscribers() -> None:
         ("sgcp/v1/d/ep/+/out/grid", "sgcp/v1/d/ep/grid/in", "$share/grid/sgcp/v1/d/ep/+/out/grid"),
         ("sgcp/v1/d/ep/+/out/grid-2", "$share/grid/sgcp/v1/d/ep/+/out/grid"),
     ]
-    flight = InFlight(lambda: links)
+    flight = InFlight()
+    for filters in links:
+        flight.subscribed(filters)
     assert flight.receivers("sgcp/v1/d/all/Tariff") == 3
     assert flight.receivers("sgcp/v1/d/grp/cems") == 3
     assert flight.receivers("sgcp/v1/d/ep/a/in") == 3
     assert flight.receivers("sgcp/v1/d/ep/x/out/grid") == 2, "its own filter, and the share group once"
     assert flight.receivers("sgcp/v1/other/all/Tariff") == 0
+    flight.subscribed(links[0], -1)  # a link closes
+    assert flight.receivers("sgcp/v1/d/all/Tariff") == 2
+    flight.subscribed(links[4], -1)
+    assert flight.receivers("sgcp/v1/d/ep/x/out/grid") == 2, "the share group still has a member"
     flight.add(2)
     flight.done(5)
     assert not flight.busy(), "never below zero"

@@ -19,7 +19,8 @@ counted off; the count never goes below zero.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from paho.mqtt.client import topic_matches_sub
@@ -30,9 +31,13 @@ __all__ = ["InFlight"]
 class InFlight:
     """The outstanding packets and deliveries of a closed world of links."""
 
-    def __init__(self, subscriptions: Callable[[], Iterable[tuple[str, ...]]]) -> None:
-        """``subscriptions`` gives the message filters of every local link, one tuple per link."""
-        self._subscriptions = subscriptions
+    def __init__(self) -> None:
+        self._exact: Counter[str] = Counter()
+        """Filters without wildcards (inboxes) → how many local links hold them."""
+        self._wildcard: Counter[str] = Counter()
+        """Filters with wildcards (groups, broadcasts, outboxes) → how many local links hold them."""
+        self._shared: dict[str, Counter[str]] = {}
+        """Shared subscriptions: filter → share group → how many local links hold it."""
         self._receivers: dict[str, int] = {}
         self.count = 0
         """Packets awaiting their acknowledgement plus deliveries awaited."""
@@ -62,29 +67,28 @@ class InFlight:
         finally:
             self.done()
 
+    def subscribed(self, filters: Iterable[str], change: int = 1) -> None:
+        """A local link holds ``filters`` (``change`` −1: it let them go). The filters of one link must not
+        overlap (flexcem's topic scheme: inbox, groups, broadcasts, outboxes), so each match is one delivery."""
+        for pattern in filters:
+            if pattern.startswith("$share/"):
+                _, share, pattern = pattern.split("/", 2)
+                self._shared.setdefault(pattern, Counter())[share] += change
+            elif "+" in pattern or "#" in pattern:
+                self._wildcard[pattern] += change
+            else:
+                self._exact[pattern] += change
+        self._receivers.clear()
+
     def receivers(self, topic: str) -> int:
-        """How many local deliveries a message on ``topic`` makes (cached until :meth:`links_changed`)."""
+        """How many local deliveries a message on ``topic`` makes (one per matching filter of a link, one per
+        share group); cached per topic until the links change."""
         known = self._receivers.get(topic)
         if known is None:
-            known = 0
-            shares: set[str] = set()
-            for filters in self._subscriptions():
-                for pattern in filters:
-                    share = None
-                    if pattern.startswith("$share/"):
-                        _, share, pattern = pattern.split("/", 2)
-                    if not topic_matches_sub(pattern, topic):
-                        continue
-                    if share is None:
-                        known += 1
-                        break  # one delivery per link, however many of its filters match
-                    if share not in shares:
-                        shares.add(share)
-                        known += 1
-                        break
+            known = self._exact[topic]
+            known += sum(n for pattern, n in self._wildcard.items() if n > 0 and topic_matches_sub(pattern, topic))
+            for pattern, groups in self._shared.items():
+                if topic_matches_sub(pattern, topic):
+                    known += sum(1 for n in groups.values() if n > 0)
             self._receivers[topic] = known
         return known
-
-    def links_changed(self) -> None:
-        """A link connected or closed: the receivers of every topic are counted again."""
-        self._receivers.clear()

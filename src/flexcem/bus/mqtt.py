@@ -121,7 +121,7 @@ class MqttBus:
         """With ``closed_world`` (every subscriber of the domain is on this bus, as in a simulation): what the
         links still wait for from the broker; a simulated clock holds virtual time while it is not zero."""
         if closed_world:
-            self.in_flight = InFlight(lambda: [link.message_filters() for link in self._links.values()])
+            self.in_flight = InFlight()
             hold = getattr(self.clock, "hold", None)
             if hold is not None:
                 hold(self.in_flight)
@@ -175,7 +175,7 @@ class MqttBus:
         )
         self._links[address] = link
         if self.in_flight is not None:
-            self.in_flight.links_changed()
+            self.in_flight.subscribed(link.message_filters())
         try:
             if self.in_flight is not None:
                 async with self.in_flight.waiting():
@@ -201,4 +201,4 @@ class MqttBus:
         if self._links.get(link.address) is link:
             del self._links[link.address]
             if self.in_flight is not None:
-                self.in_flight.links_changed()
+                self.in_flight.subscribed(link.message_filters(), -1)
