@@ -14,6 +14,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,3 +113,21 @@ def start_broker(directory: Path, policy: AccessPolicy, *, pki: Path | None = No
     broker = RunningBroker(files=files, port=port, policy=policy, tls=pki is not None)
     broker.start()
     return broker
+
+
+@contextmanager
+def anonymous_broker(directory: Path) -> Iterator[str]:
+    """A plain, anonymous local Mosquitto (no TLS, no ACL, nothing persisted) for tests of what runs over a
+    broker rather than of its security; yields its ``mqtt://`` URI."""
+    port = free_port()
+    config = directory / "mosquitto-anonymous.conf"
+    log = directory / "mosquitto-anonymous.log"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n", encoding="utf-8")
+    with log.open("wb") as sink:
+        process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        _wait_listening(port, process, log)
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

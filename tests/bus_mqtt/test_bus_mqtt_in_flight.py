@@ -7,7 +7,6 @@ and a count that can never come back (a lost message) is given up after the hold
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,26 +21,17 @@ from flexcem.bus.mqtt import MqttBus
 from flexcem.bus.topics import broadcast_topic, group_topic, inbox_topic
 from flexcem.clock import SimulatedClock
 from flexcem.model import StatusRequest
-from mosquitto_harness import free_port
+from mosquitto_harness import MOSQUITTO, anonymous_broker
 
-MOSQUITTO = Path("/usr/sbin/mosquitto")
 START = datetime(2021, 7, 6, 12, tzinfo=UTC)
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[str]:
-    if not MOSQUITTO.exists():
+    if not Path(MOSQUITTO).exists():
         pytest.skip("no Mosquitto")
-    port = free_port()
-    config = tmp_path / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n", encoding="utf-8")
-    process = subprocess.Popen([str(MOSQUITTO), "-c", str(config)], stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
-    try:
-        yield f"mqtt://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with anonymous_broker(tmp_path) as uri:
+        yield uri
 
 
 def test_receivers_are_the_local_subscribers() -> None:

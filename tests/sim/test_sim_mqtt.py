@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from flexcem.cli.main import main
-from mosquitto_harness import free_port
+from mosquitto_harness import MOSQUITTO, anonymous_broker
 
-MOSQUITTO = Path("/usr/sbin/mosquitto")
 TINY = """name = "mqtt-tiny"
 [period]
 start = 2021-06-15T18:00:00
@@ -34,18 +31,10 @@ dishwasher_hour = 18.5
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[str]:
-    if not MOSQUITTO.exists():
+    if not Path(MOSQUITTO).exists():
         pytest.skip("no Mosquitto")
-    port = free_port()
-    config = tmp_path / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n", encoding="utf-8")
-    process = subprocess.Popen([str(MOSQUITTO), "-c", str(config)], stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    try:
-        yield f"mqtt://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with anonymous_broker(tmp_path) as uri:
+        yield uri
 
 
 def test_the_scenario_runs_over_a_broker_with_messages_through_it(broker: str, tmp_path: Path) -> None:
