@@ -186,7 +186,8 @@ class Plan(FlexModel):
     solves: tuple[str, ...] = Field(
         default=(),
         description="How each objective level was solved, as 'level:method' with level blend, violation, "
-        "co2 or cost and method relaxation (integral LP), rounding (rounded LP within the gap) or mip.",
+        "co2 or cost and method relaxation (integral LP), rounding (rounded LP within the gap), fixed_mip (the "
+        "MILP with the rounded choices fixed), branching (the planner's branch and bound on the LP), mip or lp.",
     )
     build_time_s: float = Field(ge=0.0, description="Time to build the model [s].")
     solve_time_s: float = Field(ge=0.0, description="Time in the solver and extracting the plan [s].")

@@ -11,7 +11,8 @@ Lexicographic solving (levels of :class:`~flexcem.planner.builder.Level`):
 A bounded level stays in the objectives below with a large weight, so that they cannot use the bound's
 tolerance (the solver's feasibility tolerance) to trade a little of it away.
 
-Each solve tries the LP relaxation and a rounding of it first (see :mod:`flexcem.planner.highs_runner`) and
+Each solve tries the LP relaxation, a rounding of it and a small branch and bound on it first (see
+:mod:`flexcem.planner.highs_runner`) and
 otherwise runs the MILP from the best plan known so far, the first from a simple feasible plan; so the
 planner always has a plan to return, whatever the limits and the time limit.
 """
