@@ -155,6 +155,7 @@ def test_newly_registered_message_is_covered_without_editing_the_codec(
     shipped = schema_path().read_bytes()
     assert schema_text() == shipped
     monkeypatch.setitem(envelope_module._REGISTRY, "WaterMeterReading", WaterMeterReading)
+    monkeypatch.setitem(envelope_module._NAMES, WaterMeterReading, "WaterMeterReading")
     assert b'name="WaterMeterReading"' in schema_text()
     envelope = Envelope(  # type: ignore[call-arg]  # the type is taken from the body
         sender="home/meter",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from enum import StrEnum
 from typing import Annotated
 
@@ -57,8 +58,13 @@ class ParsedAddress:
         return f"{self.domain}/all"
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_address(address: str) -> ParsedAddress:
-    """Split an address; :class:`ValueError` naming the problem when it is not one."""
+    """Split an address; :class:`ValueError` naming the problem when it is not one.
+
+    Cached (the result is frozen; a refused address is not cached): a message is addressed, routed and
+    checked against the replay window several times, and a domain has a bounded set of addresses.
+    """
     group = _GROUP.match(address)
     if group:
         return ParsedAddress(AddressKind.GROUP, group["domain"], group["name"])

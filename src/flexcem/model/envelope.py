@@ -59,6 +59,8 @@ class Unsupported(FlexModel):
 
 
 _REGISTRY: dict[str, type[FlexModel]] = {}
+_NAMES: dict[type[FlexModel], str] = {}
+"""The type name of each registered class (the first name it was registered under)."""
 
 
 class UnknownMessageType(LookupError):
@@ -76,6 +78,7 @@ def register_message(cls: type[FlexModel], name: str | None = None) -> type[Flex
     if existing is not None and existing is not cls:
         raise ValueError(f"message type {key!r} is already registered for {existing.__qualname__}")
     _REGISTRY[key] = cls
+    _NAMES.setdefault(cls, key)
     return cls
 
 
@@ -94,10 +97,10 @@ def message_class(message_type: str) -> type[FlexModel]:
 
 def message_type_of(body: FlexModel) -> str:
     """The registered type name of a body."""
-    for name, cls in _REGISTRY.items():
-        if type(body) is cls:
-            return name
-    raise UnknownMessageType(type(body).__name__)
+    try:
+        return _NAMES[type(body)]
+    except KeyError:
+        raise UnknownMessageType(type(body).__name__) from None
 
 
 class Envelope(FlexModel):

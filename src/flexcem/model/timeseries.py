@@ -9,6 +9,7 @@ share) and :class:`PowerSeries` (power per slot, used for plans and energy-profi
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -91,14 +92,17 @@ class SlotSeries(FlexModel, Generic[SlotT]):
         """The slot that contains ``instant``, or ``None`` outside the series."""
         if not self.start <= instant < self.end:
             return None
-        low, high = 0, len(self.slots) - 1
-        while low < high:
-            middle = (low + high + 1) // 2
-            if self.slots[middle].start <= instant:
-                low = middle
-            else:
-                high = middle - 1
-        return self.slots[low]
+        return self.slots[bisect_right(self._starts(), instant) - 1]
+
+    def _starts(self) -> list[datetime]:
+        """The slots' starts, computed once per slots tuple (kept beside the fields, like a cached property;
+        a copy with other slots computes its own)."""
+        cached = self.__dict__.get("_slot_starts")
+        if cached is None or cached[0] is not self.slots:
+            cached = (self.slots, [slot.start for slot in self.slots])
+            self.__dict__["_slot_starts"] = cached
+        starts: list[datetime] = cached[1]
+        return starts
 
 
 class ValueSlot(Slot):
