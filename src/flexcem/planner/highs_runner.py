@@ -408,9 +408,10 @@ class HighsRunner:
                 if column < 0:
                     best_x, best = x, value  # MILP-feasible: the new incumbent
                     continue
-                for low, high in branches:
+                kept = tuple(fix for fix in fixes if fix[0] != column)  # a column branched on again: the new,
+                for low, high in branches:  # tighter bounds replace its old ones (no duplicate index)
                     pushed += 1
-                    heapq.heappush(heap, (max(value, value_bound), pushed, (*fixes, (column, low, high))))
+                    heapq.heappush(heap, (max(value, value_bound), pushed, (*kept, (column, low, high))))
             else:
                 if heap and best - heap[0][0] > tolerance():
                     return None
