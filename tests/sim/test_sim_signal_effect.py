@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flexcem.model import AdjustmentAction
-from flexcem.sim.kpis import requested_change_w
+from flexcem.sim.kpis import own_effect, requested_change_w
 from flexcem.sim.report import write_report
 from flexcem.sim.runner import run_simulation
 from flexcem.sim.runner_shard import HomeSeries
@@ -69,6 +69,8 @@ def test_a_load_reduction_request_lowers_the_load_against_control_without_it(
     assert signal["signal_effect_w"] < -500.0, signal  # the batteries discharge for the request only
     assert signal["signal_effect_share"] == pytest.approx(signal["signal_effect_w"] / -2000.0)
     assert summary["kpis"]["control_without_signals"]["plans"] > 0
+    assert signal["shares_window_with"] == [] and signal["slots_alone"] == 4  # alone: all of it is its own
+    assert signal["signal_effect_alone_w"] == pytest.approx(signal["signal_effect_w"])
 
 
 def test_the_three_runs_are_in_the_csv_and_the_reports_plot(three_runs: tuple[Path, dict[str, Any]]) -> None:
@@ -80,7 +82,7 @@ def test_the_three_runs_are_in_the_csv_and_the_reports_plot(three_runs: tuple[Pa
     effect = sum(float(r["site_w_control"]) - float(r["site_w_control_without_signals"]) for r in noon) / 4
     assert effect == pytest.approx(summary["kpis"]["signals"][0]["signal_effect_w"], abs=0.05)
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert "own effect" in page and "requested change" in page
+    assert "own effect" in page and "requested change" in page and "effect where alone" in page
     with (out / "homes" / "h00000.csv").open(encoding="utf-8") as handle:
         assert "site_w_control_without_signals" in next(csv.reader(handle))
 
@@ -136,3 +138,24 @@ def test_the_requested_change_follows_each_signals_meaning() -> None:
     export = ExportReductionEvent(kind="export_reduction", limit_w=1000.0, **window)
     assert requested_change_w(export, homes, inside) == pytest.approx(3000.0 / 2)
     assert requested_change_w(reduce, homes, []) is None
+
+
+def test_overlapping_windows_name_each_other_and_keep_the_effect_where_each_is_alone() -> None:
+    """A traffic light over slots 0–5 and a load-management request over 4–7: the effect where both apply
+    is theirs together; each gets its own effect on the slots only it covers [W]."""
+    windows = {0: [0, 1, 2, 3, 4, 5], 1: [4, 5, 6, 7], 3: [10]}
+    without = [5.0] * 12  # kW
+    control = [5.0, 5.0, 4.5, 4.5, 2.0, 2.0, 3.0, 3.0, 5.0, 5.0, 6.0, 5.0]
+    light = own_effect(0, windows, control, without)
+    assert light["shares_window_with"] == [1] and light["slots_alone"] == 4
+    assert light["signal_effect_alone_w"] == pytest.approx(-250.0)  # mean of 0, 0, −0.5, −0.5 kW
+    request = own_effect(1, windows, control, without)
+    assert request["shares_window_with"] == [0] and request["slots_alone"] == 2
+    assert request["signal_effect_alone_w"] == pytest.approx(-2000.0)
+    assert own_effect(3, windows, control, without) == {
+        "shares_window_with": [],
+        "signal_effect_alone_w": pytest.approx(1000.0),
+        "slots_alone": 1,
+    }
+    inside = own_effect(1, {0: [0, 1, 2, 3], 1: [1, 2]}, control, without)
+    assert inside["signal_effect_alone_w"] is None and inside["slots_alone"] == 0  # wholly inside another's

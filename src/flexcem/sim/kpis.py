@@ -21,7 +21,8 @@ and their sum ``comfort_violation_degree_hours`` [K·h], also per home (:func:`h
 received, and per grid signal the response asked, answered by the CEMs, reported by them and **measured** (no
 control − control, mean over the window, for the whole population) [W]; with the run under control without the
 grid signals, each signal's own effect (with − without the signals, mean over its window) against the change it
-asked for (:func:`requested_change_w`) [W].
+asked for (:func:`requested_change_w`) [W]; where signals' windows overlap, the signals sharing each window and
+the effect on the part of the window no other signal covers (``signal_effect_alone_w``).
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ __all__ = [
     "district_kw",
     "home_comfort",
     "one_minus_load_factor",
+    "own_effect",
     "ramping",
     "requested_change_w",
     "room_degree_hours",
     "room_per_slot",
+    "signal_windows",
 ]
 
 
@@ -208,10 +211,44 @@ def _mean_w(district: Sequence[float], inside: Sequence[int]) -> float:
     return sum(district[k] for k in inside) / len(inside) * 1000.0
 
 
+def signal_windows(result: SimulationResult) -> dict[int, list[int]]:
+    """The slots of each timeline signal's window that the run without the signals leaves out (tariff corrections
+    are sent in both runs), by event index."""
+    out = {}
+    for index, event in enumerate(result.scenario.timeline):
+        window = event.window()
+        if window is not None and event.kind != "tariff_correction":
+            out[index] = [k for k, at in enumerate(result.slot_starts) if window[0] <= at < window[1]]
+    return out
+
+
+def own_effect(
+    index: int, windows: dict[int, list[int]], control: Sequence[float], without: Sequence[float]
+) -> dict[str, Any]:
+    """Which other signals' windows overlap signal ``index``'s, and its effect where none does [W].
+
+    ``windows``: slot indices per signal (:func:`signal_windows`); ``control``, ``without``: the district's load
+    per slot [kW] under control with and without the signals.
+
+    Where windows overlap, with − without is the effect of all of them together; on the slots of the window that
+    no other signal covers it is this signal's alone (None when there are none).
+    """
+    inside = set(windows[index])
+    shared = sorted(other for other, slots in windows.items() if other != index and inside & set(slots))
+    covered = set().union(*(windows[other] for other in shared)) if shared else set()
+    alone = sorted(inside - covered)
+    return {
+        "shares_window_with": shared,
+        "signal_effect_alone_w": _mean_w(control, alone) - _mean_w(without, alone) if alone else None,
+        "slots_alone": len(alone),
+    }
+
+
 def _signals(result: SimulationResult) -> list[dict[str, Any]]:
     out = []
     control, baseline = district_kw(result.controlled), district_kw(result.baseline)
     without = district_kw(result.without_signals)
+    windows = signal_windows(result)
     for index, event in enumerate(result.scenario.timeline):
         window = event.window()
         outcomes = [s for s in result.signals if s.event == index]
@@ -232,6 +269,7 @@ def _signals(result: SimulationResult) -> list[dict[str, Any]]:
                     entry["signal_effect_w"] = effect
                     entry["requested_change_w"] = asked
                     entry["signal_effect_share"] = effect / asked if asked else None
+                    entry.update(own_effect(index, windows, control, without))
                     entry["window_mean_w"] = {
                         "control": _mean_w(control, inside),
                         "control_without_signals": _mean_w(without, inside),

@@ -149,12 +149,17 @@ def _effect_table(kpis: dict[str, Any]) -> str:
             f"<td>{html.escape(signal['start'])} – {html.escape(signal['end'])}</td>"
             f"<td>{_number(signal['requested_change_w'])}</td><td>{_number(signal['signal_effect_w'])}</td>"
             f"<td>{_number(signal['signal_effect_share'])}</td><td>{_number(means['control'])}</td>"
-            f"<td>{_number(means['control_without_signals'])}</td><td>{_number(means['no_control'])}</td></tr>"
+            f"<td>{_number(means['control_without_signals'])}</td><td>{_number(means['no_control'])}</td>"
+            f"<td>{html.escape(', '.join(f'#{other}' for other in signal.get('shares_window_with', [])) or '—')}</td>"
+            f"<td>{_number(signal.get('signal_effect_alone_w'))}</td></tr>"
         )
     return (
         "<table><tr><th>#</th><th>signal</th><th>window</th><th>requested change [W]</th>"
         "<th>signal's effect [W]</th><th>effect / requested</th><th>with control [W]</th>"
-        "<th>without the signals [W]</th><th>no control [W]</th></tr>" + "".join(rows) + "</table>"
+        "<th>without the signals [W]</th><th>no control [W]</th><th>window shared with</th>"
+        "<th>effect where alone [W]</th></tr>" + "".join(rows) + "</table>"
+        "<p>Where windows overlap, the signal's effect is that of all the signals sharing the window; the last "
+        "column is the effect on the part of its window no other signal covers (— when there is none).</p>"
     )
 
 
