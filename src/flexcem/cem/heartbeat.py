@@ -11,8 +11,10 @@ or an abnormal status → warning to an advanced display, and optionally to a th
   ``warnings_upstream``, to ``report_to`` as an :class:`~flexcem.model.AliveStatus` with the devices online.
   One warning per silence; a device that speaks again is back online (journalled).
 * A device silent for longer than its declared ``failsafe_after`` has gone to its **fail-safe** behaviour
-  (it runs on its own): the CEM journals it and holds it out of its plans (they count on nothing from it)
-  until it speaks again, then re-plans.
+  (it runs on its own): the CEM journals it and holds it out of its plans (they count on nothing from it,
+  its confirmed schedules included: :attr:`~flexcem.cem.home_dispatch.HomeDispatcher.suspended`) until it
+  speaks again, then re-plans. The confirmed schedules stay confirmed: the device set them aside and takes
+  them up again when it hears from the CEM, so the re-plan sends only what changed.
 * An :class:`~flexcem.model.AliveRequest` from a grid actor (a tariff source, a ``report_to`` actor or the
   meter) is answered with :class:`~flexcem.model.AliveStatus`: devices online of devices registered.
 """
@@ -145,6 +147,7 @@ class Heartbeat:
         cem = self._cem
         self.failsafe.add(device_id)
         cem.home.dispatcher.held_until[device_id] = last.replace(year=last.year + 100)
+        cem.home.dispatcher.suspended.add(device_id)
         cem.note(
             f"{device_id} silent since {self._time(last)}, past its fail-safe time of {after}: taken to run on its "
             "own fail-safe behaviour; left out of the plans"
@@ -157,6 +160,7 @@ class Heartbeat:
         cem.note(f"{device_id} is back online")
         if device_id in self.failsafe:
             self.failsafe.discard(device_id)
+            cem.home.dispatcher.suspended.discard(device_id)
             if device_id not in cem.emergency.standby:
                 cem.home.dispatcher.held_until.pop(device_id, None)
             cem.request_replan(f"{device_id} back from fail-safe")

@@ -14,7 +14,12 @@ answered by a :class:`~flexcem.model.SettingResult`.
   journalled with the device's reason; the device is then left to its own control for
   ``home.refusal_holdoff``: the plans leave it out (its confirmed schedule, which it still follows, counts as
   committed load) and nothing is sent to it, so the CEM never fights its controller; a re-plan follows;
-* an undelivered schedule (timeout, link closed) is journalled and sent again by the next plan.
+* an undelivered schedule (timeout, link closed) is journalled and sent again by the next plan;
+* a device in fail-safe (:mod:`flexcem.cem.heartbeat`) is :attr:`HomeDispatcher.suspended`: it runs on its own,
+  so its confirmed schedules count as no committed load, but they stay confirmed — the device set them aside
+  and takes them up again as soon as it hears from the CEM (:mod:`flexcem.devices.home_agent`), so the
+  CEM's record and the device agree whether or not the CEM noticed the silence, and the next plan replaces
+  them as usual.
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ class HomeDispatcher:
         self.settings_confirmed: dict[str, UserSettings] = {}
         self.profiles_confirmed: dict[tuple[str, Zone], TemperatureProfile] = {}
         self.held_until: dict[str, datetime] = {}
+        self.suspended: set[str] = set()
+        """Devices in fail-safe: their confirmed schedules are kept but not counted as committed load."""
         self.refusals: list[Refusal] = []
         self.sent = 0
         self.kept = 0
@@ -83,11 +90,12 @@ class HomeDispatcher:
         return {device_id for device_id, until in self.held_until.items() if until > now}
 
     def committed_of(self, device_ids: set[str], now: datetime) -> list[PowerSlot]:
-        """What the ``device_ids`` still do by their confirmed schedules from ``now`` [W]."""
+        """What the ``device_ids`` still do by their confirmed schedules from ``now`` [W] (nothing for a device in
+        fail-safe: it runs on its own)."""
         return [
             slot
             for (device_id, _), schedule in self.confirmed.items()
-            if device_id in device_ids
+            if device_id in device_ids and device_id not in self.suspended
             for slot in schedule.schedule.slots
             if slot.end > now
         ]

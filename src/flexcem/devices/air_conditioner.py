@@ -17,7 +17,7 @@ from flexcem.model import AcMode, FanSpeed
 from flexcem.model.home_parameters import HeatPumpParameters
 from flexcem.physics import carnot_cop, cooling_eer
 
-__all__ = ["DEFAULT_AIR_CONDITIONER", "AirConditionerModel"]
+__all__ = ["DEFAULT_AIR_CONDITIONER", "FAN_POWER_MAX_W", "AirConditionerModel"]
 
 DEFAULT_AIR_CONDITIONER = HeatPumpParameters(
     power_max_w=3_000.0, carnot_efficiency=0.4, cop_max=6.0, supply_space_heating_c=40.0, supply_cooling_c=8.0
@@ -26,6 +26,8 @@ DEFAULT_AIR_CONDITIONER = HeatPumpParameters(
 
 FAN_SHARE = {FanSpeed.LOW: 0.5, FanSpeed.MEDIUM: 0.75, FanSpeed.HIGH: 1.0, FanSpeed.AUTO: 1.0}
 FAN_POWER_W = {FanSpeed.LOW: 30.0, FanSpeed.MEDIUM: 50.0, FanSpeed.HIGH: 80.0, FanSpeed.AUTO: 50.0}
+FAN_POWER_MAX_W = max(FAN_POWER_W.values())
+"""The fan's power at its highest speed [W]: with the compressor's P_max, the most the unit draws at the site."""
 DRY_SHARE = 0.4
 
 
@@ -47,6 +49,11 @@ class AirConditionerModel:
             return 0.0
         share = FAN_SHARE[self.fan] * (DRY_SHARE if self.mode is AcMode.DRY else 1.0)
         return self.parameters.power_max_w * share
+
+    def site_power_max_w(self) -> float:
+        """The most the unit can draw at the site whatever its settings [W]: compressor P_max and the fan at its
+        highest speed (the rating it declares; its schedules are site powers, the fan's included)."""
+        return self.parameters.power_max_w + FAN_POWER_MAX_W
 
     def fan_w(self) -> float:
         """The fan's power while on [W]."""

@@ -86,11 +86,13 @@ class AirConditionerAgent(HomeDeviceAgent):
         )
 
     def capabilities(self) -> DeviceCapabilities:
-        """Power schedules, settings and temperature profiles, on/off, status and log."""
+        """Power schedules, settings and temperature profiles, on/off, status and log; the maximum power is the
+        site's, the fan's included (as in its schedules and status), at the fan's highest speed. The description
+        keeps the compressor's P_max (``unit``) and the present fan's power (``fan_power_w``) apart."""
         return self._declare(
             "air-conditioner-sim",
             (CommandKind.ON, CommandKind.OFF),
-            self.model.parameters.power_max_w,
+            self.model.site_power_max_w(),
             temperature_profile=True,
         )
 
@@ -165,6 +167,12 @@ class AirConditionerAgent(HomeDeviceAgent):
             self.schedules.clear()
         self._choose_again()
         return None
+
+    def _before_control_change(self) -> None:
+        self._catch_up(self.clock.now())
+
+    def _after_control_change(self) -> None:
+        self._choose_again()
 
     def _catch_up(self, now: datetime) -> None:
         """Advance the room along the step under way up to ``now`` (at most to the step's end)."""

@@ -95,13 +95,50 @@ class HeatPumpModel:
         space = self._space_power(outdoor_c, gains_w, dt_h, p.power_max_w - hot_water).electric_w
         return hot_water, space
 
-    def _space_power(self, outdoor_c: float, gains_w: float, dt_h: float, power_max_w: float) -> ZonePower:
+    def tank_guard_w(self, outdoor_c: float, draw_w: float, dt_h: float) -> float:
+        """The least hot-water electric power [W] that ends the step with the tank at ``min_c`` or above, within
+        P_max (0 when the tank stays above it on its own): the tank's floor kept under a schedule."""
+        tank = self.tank
+        need = tank.heat_to_reach_w(tank.parameters.min_c, draw_w, dt_h) / self.cop_hot_water(outdoor_c)
+        return min(self.parameters.power_max_w, max(0.0, need))
+
+    def room_guard_w(
+        self, band: tuple[float, float], outdoor_c: float, gains_w: float, dt_h: float, power_max_w: float
+    ) -> float:
+        """The least space electric power [W] that ends the step inside ``band`` (low, high) [°C] in the space
+        mode's direction, within ``power_max_w`` (0 without a room, with the space circuit off, or when the room
+        stays in the band on its own)."""
+        return self._space_power(outdoor_c, gains_w, dt_h, power_max_w, band).electric_w
+
+    def taken(
+        self, hot_water_w: float, space_w: float, *, outdoor_c: float, draw_w: float, dt_h: float
+    ) -> tuple[float, float]:
+        """The electric powers [W] (hot water, space) :meth:`step` would hold for ``dt_h`` hours: cut to P_max (hot
+        water first), to what fills the tank to ``max_c`` by the step's end, and to nothing on a space circuit
+        that is off. Held from the step's start, they end it on the same state whether stepped at once or in
+        pieces (the tank approaches ``max_c`` monotonically, so no piece is cut again)."""
+        p = self.parameters
+        hot_water = min(max(hot_water_w, 0.0), p.power_max_w)
+        room = max(0.0, self.tank.heat_to_reach_w(self.tank.parameters.max_c, draw_w, dt_h))
+        hot_water = min(hot_water, room / self.cop_hot_water(outdoor_c))
+        if self.room is None or self.space_mode is SpaceMode.OFF:
+            return hot_water, 0.0
+        return hot_water, min(max(space_w, 0.0), p.power_max_w - hot_water)
+
+    def _space_power(
+        self,
+        outdoor_c: float,
+        gains_w: float,
+        dt_h: float,
+        power_max_w: float,
+        band: tuple[float, float] | None = None,
+    ) -> ZonePower:
         if self.room is None or self.space_mode is SpaceMode.OFF or power_max_w <= 0.0:
             return ZonePower(0.0, 0.0)
         cop, eer = self.cop_space(outdoor_c)
         return power_to_band(
             self.room,
-            self.comfort_band_c,
+            band or self.comfort_band_c,
             gains_w=gains_w,
             outdoor_c=outdoor_c,
             dt_h=dt_h,

@@ -5,12 +5,31 @@ A schedule for the hot-water or space circuit sets that circuit's electric power
 unit's thermostat runs it (the fail-safe too: back on its own thermostat when the CEM is silent). A room
 temperature profile sets the comfort band the thermostat keeps. An extra-hot-water request (JWG1121) heats
 the tank to its maximum at once, overruling the hot-water schedule until the tank is full or the request lapses.
+
+**Guards on top of the plan.** The CEM's schedules are a plan on a coarser model (15-minute slots, the state
+described when planning) carried out open loop, so while it follows them the unit still keeps what must hold:
+
+* the tank at ``min_c`` or above — the hot-water power is at least what ends the step there;
+* the room inside the band of the CEM's temperature profile — the space power is at least what ends the step
+  in the band (as the air conditioner, :mod:`flexcem.devices.air_conditioner_agent`);
+
+so each circuit runs max(planned power, guard). The needs come before the plan's wishes within P_max: the
+tank's floor first (or the whole extra-hot-water request, which the room never cuts), then the room's band,
+then the planned hot water and space power. A plan that keeps both on its own is followed exactly. Switched
+off (command ``off``) the unit draws nothing, guards included, until ``on``, ``start`` or an extra-hot-water
+request.
+
+The state is advanced lazily, as the air conditioner's: a step's powers are chosen at its start from the tank
+and room as they are then, and the physics follows them up to whatever instant the agent next looks — the
+step's end, a status, a description, or a schedule, profile, command or request arriving mid-step, which takes
+effect at once (the rest of the step is chosen anew). What the unit reports is its tank and room *now*.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
@@ -42,6 +61,21 @@ __all__ = ["HeatPumpAgent"]
 log = logging.getLogger("flexcem.devices.heat_pump")
 
 
+@dataclass
+class _Step:
+    """The step under way: electric powers [W] on the hot-water and space circuits held from ``start`` to
+    ``end`` with the outdoor temperature [°C], hot-water draw [W thermal] and room gains [W] of its data hour;
+    ``start`` moves on as the tank and room catch up."""
+
+    start: datetime
+    end: datetime
+    hot_water_w: float
+    space_w: float
+    outdoor_c: float
+    draw_w: float
+    gains_w: float
+
+
 class HeatPumpAgent(HomeDeviceAgent):
     """An air-to-water heat pump with its tank (and optionally a room) on the bus."""
 
@@ -63,6 +97,7 @@ class HeatPumpAgent(HomeDeviceAgent):
         self.enabled = True
         self.boost_until: datetime | None = None
         self.last_power_w = 0.0
+        self._under_way: _Step | None = None
         endpoint.on(HotWaterRequest, self._on_hot_water_request)
 
     def capabilities(self) -> DeviceCapabilities:
@@ -77,7 +112,8 @@ class HeatPumpAgent(HomeDeviceAgent):
         )
 
     def description(self) -> ThermalStorageDescription:
-        """Heat pump, tank and room with their temperatures."""
+        """Heat pump, tank and room with their temperatures (now)."""
+        self._catch_up(self.clock.now())
         m = self.model
         return ThermalStorageDescription(
             device_id=self.device_id,
@@ -93,9 +129,10 @@ class HeatPumpAgent(HomeDeviceAgent):
         )
 
     def status(self) -> HeatPumpStatus:
-        """JWG1132 status."""
+        """JWG1132 status (tank and room now)."""
         m = self.model
         now = self.clock.now()
+        self._catch_up(now)
         return HeatPumpStatus(
             device_id=self.device_id,
             at=now,
@@ -105,7 +142,8 @@ class HeatPumpAgent(HomeDeviceAgent):
             power_w=self.last_power_w,
             cumulative_consumption_wh=m.consumed_wh,
             room_c=m.room.temperature_c if m.room is not None else None,
-            following_schedule=any(self.setpoint_w(now, c) is not None for c in (Circuit.HOT_WATER, Circuit.SPACE)),
+            following_schedule=self.enabled
+            and any(self.setpoint_w(now, c) is not None for c in (Circuit.HOT_WATER, Circuit.SPACE)),
             extra_hot_water=m.boost,
         )
 
@@ -127,14 +165,30 @@ class HeatPumpAgent(HomeDeviceAgent):
             return "the hot-water temperature is the tank's own (give a hot_water schedule or a HotWaterRequest)"
         return None
 
+    async def _on_schedule(self, schedule: PowerSetpointSchedule, envelope: Envelope) -> SettingResult:
+        self._catch_up(self.clock.now())
+        result = await super()._on_schedule(schedule, envelope)
+        self._choose_again()
+        return result
+
+    async def _on_profile(self, profile: TemperatureProfile, envelope: Envelope) -> SettingResult:
+        self._catch_up(self.clock.now())
+        result = await super()._on_profile(profile, envelope)
+        self._choose_again()
+        return result
+
     def _apply_command(self, command: SimpleCommand) -> str | None:
         def boost() -> None:
             self.model.boost = True
 
-        return self._switch_heater(command, boost, "a heat pump")
+        self._catch_up(self.clock.now())
+        reason = self._switch_heater(command, boost, "a heat pump")
+        self._choose_again()
+        return reason
 
     async def _on_hot_water_request(self, request: HotWaterRequest, envelope: Envelope) -> SettingResult:
         self._check_for_me(request.device_id, envelope)
+        self._catch_up(self.clock.now())
         if self.model.tank.full:
             return self._result("HotWaterRequest", "the tank is already full")
         self._boost(request.until, "extra hot water requested")
@@ -143,6 +197,7 @@ class HeatPumpAgent(HomeDeviceAgent):
     def extra_hot_water(self, until: datetime | None = None) -> bool:
         """The user asks the heat pump itself for extra hot water (ad hoc, JWG1122): it heats at once, overriding
         any schedule, and tells the CEM; ``False`` when the tank is already full."""
+        self._catch_up(self.clock.now())
         if self.model.tank.full:
             return False
         self._boost(until, "extra hot water asked at the device (ad hoc)")
@@ -152,6 +207,7 @@ class HeatPumpAgent(HomeDeviceAgent):
         self.enabled = self.model.boost = True
         self.boost_until = until
         self._event(why)
+        self._choose_again()
         self._spawn(self._announce())
 
     async def _announce(self) -> None:
@@ -162,19 +218,86 @@ class HeatPumpAgent(HomeDeviceAgent):
         except (MessageRefused, PeerUnsupported, DeliveryTimeout, LinkClosed) as error:
             log.info("%s: status not delivered: %s", self.device_id, error)
 
+    def _next_boundary(self, now: datetime) -> datetime:
+        """As every home device's, and also where a comfort band changes or an extra-hot-water request lapses."""
+        candidates = [super()._next_boundary(now)]
+        if self.boost_until is not None and self.boost_until > now:
+            candidates.append(self.boost_until)
+        for profile in self.profiles.values():
+            if now < profile.start:
+                candidates.append(profile.start)
+            elif (slot := profile.slot_at(now)) is not None:
+                candidates.append(slot.end)
+        return min(candidates)
+
+    def _before_control_change(self) -> None:
+        self._catch_up(self.clock.now())
+
+    def _after_control_change(self) -> None:
+        self._choose_again()
+
+    def _catch_up(self, now: datetime) -> None:
+        """Advance the tank and room along the step under way up to ``now`` (at most to the step's end)."""
+        step = self._under_way
+        if step is None or now <= step.start:
+            return
+        until = min(now, step.end)
+        dt_h = (until - step.start).total_seconds() / 3600.0
+        self.model.step(
+            step.hot_water_w,
+            step.space_w,
+            outdoor_c=step.outdoor_c,
+            draw_w=step.draw_w,
+            gains_w=step.gains_w,
+            dt_h=dt_h,
+        )
+        step.start = until
+        if until >= step.end:
+            self._under_way = None
+
+    def _choose_again(self) -> None:
+        """After a change mid-step (the state caught up to now): the rest of the step at the powers chosen now."""
+        step, now = self._under_way, self.clock.now()
+        if step is None or not step.start == now < step.end:
+            return
+        self.power.set(now, self._begin(now, step.end))
+
     def _advance(self, now: datetime, dt_h: float) -> float:
+        self._catch_up(now)
+        return self._begin(now, now + timedelta(seconds=round(dt_h * 3600.0, 6)))
+
+    def _begin(self, now: datetime, end: datetime) -> float:
+        """Choose the circuits' powers from ``now`` to ``end`` from the tank and room now; the power drawn [W]."""
         m, k = self.model, self.data.index(now)
+        dt_h = (end - now).total_seconds() / 3600.0
         outdoor, draw, gains = float(self.data.outdoor_c[k]), float(self.data.dhw_demand_w[k]), float(self.gains_w[k])
         if self.boost_until is not None and now >= self.boost_until:
             m.boost, self.boost_until = False, None
+        hot_water, space = self._powers(now, outdoor, draw, gains, dt_h)
+        hot_water, space = m.taken(hot_water, space, outdoor_c=outdoor, draw_w=draw, dt_h=dt_h)
+        self._under_way = _Step(now, end, hot_water, space, outdoor, draw, gains)
+        self.last_power_w = hot_water + space
+        return self.last_power_w
+
+    def _powers(self, now: datetime, outdoor: float, draw: float, gains: float, dt_h: float) -> tuple[float, float]:
+        """Electric power [W] (hot water, space) for the step: the plan's where there is one, with the guards of
+        the module's docstring on top, the unit's thermostat elsewhere, nothing when switched off."""
+        m, top = self.model, self.model.parameters.power_max_w
+        if not self.enabled:
+            return 0.0, 0.0
         band = self.band_c(now)
         if band is not None:
             m.comfort_band_c = band
-        own_hot_water, own_space = m.thermostat(outdoor, draw, gains, dt_h) if self.enabled else (0.0, 0.0)
-        hot_water = self.setpoint_w(now, Circuit.HOT_WATER)
-        space = self.setpoint_w(now, Circuit.SPACE)
-        hot_water = own_hot_water if hot_water is None or m.boost else hot_water
-        space = own_space if space is None else space
-        step = m.step(hot_water, space, outdoor_c=outdoor, draw_w=draw, gains_w=gains, dt_h=dt_h)
-        self.last_power_w = step.power_w
-        return step.power_w
+        own_hot_water, _ = m.thermostat(outdoor, draw, gains, dt_h)  # also moves the tank thermostat's hysteresis
+        planned_hot_water = self.setpoint_w(now, Circuit.HOT_WATER)
+        planned_space = self.setpoint_w(now, Circuit.SPACE)
+        if m.boost or planned_hot_water is None:  # the user's extra hot water, or the tank on its own thermostat
+            tank_need = hot_water = own_hot_water
+        else:
+            tank_need = m.tank_guard_w(outdoor, draw, dt_h)
+            hot_water = max(planned_hot_water, tank_need)
+        if planned_space is None:  # the room on the unit's own thermostat, with what hot water leaves
+            return hot_water, m.room_guard_w(m.comfort_band_c, outdoor, gains, dt_h, top - hot_water)
+        room_need = 0.0 if band is None else m.room_guard_w(band, outdoor, gains, dt_h, top - tank_need)
+        hot_water = min(hot_water, max(tank_need, top - room_need))  # the room's band before the plan's hot water
+        return hot_water, min(max(planned_space, room_need), top - hot_water)

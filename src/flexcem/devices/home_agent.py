@@ -11,8 +11,13 @@ Unlike an appliance with a job (:mod:`flexcem.devices.agent`), these devices run
 * steps its physics on the clock: the power of the schedule's slot when there is one, its own control
   otherwise; steps end on every slot and data-hour boundary, so a planned profile is executed exactly;
 * reports its status to the CEM every ``report_interval`` (with acknowledgement) and goes **fail-safe** when
-  nothing has come back from the CEM for ``failsafe_after``: it drops the CEM's schedules and runs on its own
-  (battery idle, heat pump back on its thermostat, …) until the CEM speaks again.
+  nothing has come back from the CEM for ``failsafe_after``: it sets the CEM's schedules and profiles aside and
+  runs on its own (battery idle, heat pump back on its thermostat, …) until the CEM speaks again — any message
+  or acknowledgement from it. Then it takes up again what it set aside (the slots not yet over), at once: that
+  is what the CEM still counts as confirmed, whether or not it noticed the silence (a device can miss the CEM's
+  acknowledgements while the CEM hears the device), and the CEM's next plan replaces it as any confirmed
+  schedule (:mod:`flexcem.cem.heartbeat`, :mod:`flexcem.cem.home_dispatch`). A schedule or profile that
+  arrives ends the fail-safe first, so it replaces the one set aside for its circuit or zone.
 """
 
 from __future__ import annotations
@@ -90,6 +95,7 @@ class HomeDeviceAgent(ABC):
         self.history: deque[Any] = deque(maxlen=log_capacity)
         self.registered = asyncio.Event()
         self.failsafe = False
+        self._set_aside: tuple[dict[Circuit, PowerSetpointSchedule], dict[Zone, TemperatureProfile]] = ({}, {})
         self.events: list[str] = []
         self._last_heard = self.clock.now()
         self._started = self.clock.now()
@@ -258,17 +264,41 @@ class HomeDeviceAgent(ABC):
                 self._heard()
 
     def _heard(self) -> None:
-        self._last_heard = self.clock.now()
+        now = self._last_heard = self.clock.now()
         if self.failsafe:
+            self._before_control_change()
             self.failsafe = False
-            self._event("the CEM answers again; following its schedules")
+            schedules, profiles = self._set_aside
+            self._set_aside = ({}, {})
+            for circuit, schedule in schedules.items():
+                if schedule.schedule.end > now:
+                    self.schedules.setdefault(circuit, schedule)
+            for zone, profile in profiles.items():
+                if profile.end > now:
+                    self.profiles.setdefault(zone, profile)
+            taken_up = [s.schedule_id for s in self.schedules.values()] + [p.profile_id for p in self.profiles.values()]
+            self._event(f"the CEM answers again; following its schedules ({', '.join(taken_up) or 'none left'})")
+            self._after_control_change()
 
     def _check_failsafe(self, now: datetime) -> None:
         if not self.failsafe and now - self._last_heard > self.failsafe_after:
             self.failsafe = True
+            self._set_aside = (dict(self.schedules), dict(self.profiles))
             self.schedules.clear()
             self.profiles.clear()
-            self._event(f"no word from the CEM since {self._last_heard:%H:%M}; running on my own (fail-safe)")
+            self._event(
+                f"no word from the CEM since {self._last_heard:%H:%M}; running on my own (fail-safe), its "
+                "schedules set aside until it answers"
+            )
+
+    def _before_control_change(self) -> None:
+        """Hook: the CEM's schedules are about to start or stop applying mid-step (a lazily stepped agent brings
+        its physics up to now)."""
+        return None
+
+    def _after_control_change(self) -> None:
+        """Hook: they just did (a lazily stepped agent chooses the rest of its step anew)."""
+        return None
 
     # ------------------------------------------------------------------------------------------- messages
 
