@@ -35,6 +35,7 @@ from typing import Any
 from flexcem.bus.access import AccessPolicy, Grant, Identity, Role
 from flexcem.bus.broker_config import BrokerFiles, write_broker_config
 from flexcem.bus.pki import ClientCredentials, init_pki, issue_clients
+from machine_speed import reference
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 DOMAIN = "grid"
@@ -78,6 +79,7 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "speed": reference(),
     }
 
 

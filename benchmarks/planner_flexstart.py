@@ -44,6 +44,7 @@ from flexcem.planner.highs_runner import HighsRunner
 from flexcem.planner.model import build_model
 from flexcem.planner.objective import BLEND_VIOLATION
 from flexcem.planner.site import site_cost
+from machine_speed import reference
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "citylearn-2023-3-1"
 if not DATA.exists():
@@ -344,6 +345,7 @@ def machine() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "speed": reference(),
     }
 
 

@@ -49,6 +49,7 @@ from flexcem.planner.builder import ColumnKind
 from flexcem.planner.devices.battery import BatteryDevice
 from flexcem.planner.devices.pv import GenerationSlot, PvDevice
 from flexcem.planner.model import build_model
+from machine_speed import reference
 
 try:  # written concurrently by another change; the benchmark includes it when it is there
     from flexcem.model.home_parameters import HeatPumpParameters, TankParameters
@@ -288,6 +289,7 @@ def machine() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "speed": reference(),
     }
 
 

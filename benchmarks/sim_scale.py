@@ -32,6 +32,7 @@ from typing import Any
 from flexcem.sim.kpis import compute_kpis
 from flexcem.sim.runner import run_simulation
 from flexcem.sim.scenario import Scenario, parse_scenario
+from machine_speed import reference
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "citylearn-2023-3-1"
 RESULT = Path(__file__).parent / "results" / "sim_scale.json"
@@ -184,6 +185,7 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.workers, args.bus)))
         return
     previous = json.loads(RESULT.read_text()) if RESULT.exists() else {}
+    speed = reference()
     runs = []
     for homes in args.sizes:
         command = [sys.executable, __file__, "--child", str(homes), "--workers", str(args.workers)]
@@ -206,6 +208,7 @@ def main() -> None:
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
             "loadavg_at_end": os.getloadavg(),
+            "speed_at_start": speed,
         },
         key: runs,
     }
