@@ -16,9 +16,15 @@
    differences and counts the plans whose cost moves by more than 0.1 % of the larger of the two costs and
    1 % of the problem's cost scale (the energy of the home at its highest price, below).
 
+4. **Against** (``--against LABEL``): the cost of every plan against the run ``LABEL`` of the same capture (each
+   run keeps its plans' costs, ``plan_costs``): the largest difference and how many plans differ at all — 0 for
+   a change that must leave the plans as they are.
+
 Usage: ``python benchmarks/planner_replay.py [--homes 20] [--capture-dir DIR] [--recapture] [--repeat 1]
-[--label before]``; writes (merges by label) ``benchmarks/results/planner_replay.json``.
-Capture a tree once and replay the same directory with each version of the planner for before/after figures.
+[--label before] [--against LABEL]``; writes (merges by label) ``benchmarks/results/planner_replay.json``.
+Capture a tree once and replay the same directory with each version of the planner for before/after figures
+(an older tree: ``PYTHONPATH=OLD/src python benchmarks/planner_replay.py --label before``, then this tree with
+``--label after --against before``).
 """
 
 from __future__ import annotations
@@ -200,6 +206,21 @@ def replay(directory: Path, repeat: int) -> dict[str, Any]:
             "largest": worst,
         },
         "plans_solved_otherwise": changed_solves,
+        "plan_costs": [record["cost"] + item["delta"] for record, item in zip(records, cost_moves, strict=True)],
+    }
+
+
+def against(measured: dict[str, Any], previous: dict[str, Any], label: str) -> dict[str, Any]:
+    """Plan-by-plan cost differences [currency] between this replay and the run ``label`` of the same capture."""
+    mine, theirs = measured["plan_costs"], previous.get("plan_costs")
+    if theirs is None or len(theirs) != len(mine):
+        raise SystemExit(f"run {label!r} has no plan costs for these {len(mine)} plans")
+    deltas = [a - b for a, b in zip(mine, theirs, strict=True)]
+    return {
+        "label": label,
+        "max_abs_delta": max((abs(d) for d in deltas), default=0.0),
+        "plans_differing": sum(d != 0.0 for d in deltas),
+        "cpu_total_ratio": round(measured["cpu_per_plan"]["total_s"] / previous["cpu_per_plan"]["total_s"], 3),
     }
 
 
@@ -211,6 +232,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="solves per plan, the least CPU kept")
     parser.add_argument("--label", default="current", help="key of this run in the result file")
     parser.add_argument("--out", type=Path, default=RESULT)
+    parser.add_argument(
+        "--against", default=None, help="label of an earlier run of the same capture: compare each plan's cost"
+    )
     args = parser.parse_args()
     directory = args.capture_dir or Path(tempfile.gettempdir()) / f"flexcem-planner-replay-{args.homes}"
     meta_path = directory / "meta.json"
@@ -231,9 +255,13 @@ def main() -> None:
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
     )
-    print(json.dumps(measured, indent=1))
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
     runs = previous.get("runs", {})
+    if args.against is not None:
+        if args.against not in runs:
+            raise SystemExit(f"no run {args.against!r} in {args.out}")
+        measured["against"] = against(measured, runs[args.against], args.against)
+    print(json.dumps({key: value for key, value in measured.items() if key != "plan_costs"}, indent=1))
     runs[args.label] = measured
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"benchmark": "planner_replay", "runs": runs}, indent=1) + "\n")

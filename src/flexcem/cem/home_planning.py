@@ -9,7 +9,10 @@
   water heater or fuel cell; a :class:`~flexcem.model.RoomClimateDescription` an air conditioner with the
   comfort band of its set point ([s − 1, s + 1]); a :class:`~flexcem.model.LoadForecast` committed load.
 * **Profiles that end too early** (a 24 h PV forecast in a 36 h horizon) are extended by :func:`on_grid`: the
-  same time one day earlier (up to a week back), else the last known value.
+  same time one day earlier (up to a week back), else the last known value. Outdoor temperature, hot-water
+  draws and room gains go to the planner as one slot per run of equal values (:func:`runs`), PV
+  forecasts and base load one slot per planning slot (the set points compare the plan with the PV forecast
+  slot by slot; committed loads may overlap, and overlaps are summed through integrals that depend on the edges).
 * **User conditions** (JWG1110): a water heater's set point becomes the tank's upper limit and its level a
   hot-water request by the finish time (T = T_cold + level·(set point − T_cold)); an air conditioner's set
   point is a comfort band from its finish time on (none before it).
@@ -19,7 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from itertools import pairwise
 from typing import Literal
 
@@ -62,8 +66,9 @@ from flexcem.planner.devices.thermal_inputs import (
     TankInput,
     TemperatureSlot,
 )
+from flexcem.planner.grid import FloatArray
 
-__all__ = ["HomeDevices", "home_devices", "home_horizon_end", "on_grid", "water_heater_target_c"]
+__all__ = ["HomeDevices", "home_devices", "home_horizon_end", "on_grid", "runs", "water_heater_target_c"]
 
 _DAY = timedelta(days=1)
 _LOOK_BACK_DAYS = 7
@@ -84,9 +89,13 @@ class Grid:
         """End of the horizon."""
         return self.start + self.count * self.slot
 
-    def starts(self) -> list[datetime]:
-        """Start of every slot."""
-        return [self.start + k * self.slot for k in range(self.count)]
+    def starts(self) -> tuple[datetime, ...]:
+        """Start of every slot (computed once per grid)."""
+        return self._starts
+
+    @cached_property
+    def _starts(self) -> tuple[datetime, ...]:
+        return tuple(self.start + k * self.slot for k in range(self.count))
 
 
 def home_horizon_end(
@@ -106,9 +115,7 @@ def on_grid(slots: Sequence[Slot], values: Sequence[float], grid: Grid) -> list[
     """
     if not slots:
         return [0.0] * grid.count
-    origin = grid.start
-    starts = np.array([(slot.start - origin).total_seconds() for slot in slots])
-    ends = starts + np.array([slot.duration.total_seconds() for slot in slots])
+    starts, ends = _bounds_s(slots, grid.start)
     weights = np.asarray(values, dtype=np.float64)
     last = float(weights[int(np.argmax(ends))])
     step = grid.slot.total_seconds()
@@ -129,15 +136,46 @@ def on_grid(slots: Sequence[Slot], values: Sequence[float], grid: Grid) -> list[
     return result.tolist()
 
 
+def _bounds_s(slots: Sequence[Slot], origin: datetime) -> tuple[FloatArray, FloatArray]:
+    """Start and end of each slot [s after ``origin``], as ``(slot.start − origin).total_seconds()`` and that
+    plus the slot's duration in seconds."""
+    count = len(slots)
+    starts = np.fromiter(((slot.start - origin).total_seconds() for slot in slots), dtype=np.float64, count=count)
+    durations = np.fromiter((slot.duration.total_seconds() for slot in slots), dtype=np.float64, count=count)
+    return starts, starts + durations
+
+
+def runs(grid: Grid, values: Sequence[float]) -> list[tuple[datetime, timedelta, float]]:
+    """``(start, duration, value)`` of each run of equal ``values`` (one per grid slot), in time order.
+
+    A profile on the grid (an hourly forecast on quarter hours, say) becomes one slot per run instead of one per
+    grid slot: the planner averages a slot over the grid slots it covers entirely to exactly its value, so the
+    plan is the same, with fewer slots to build, validate and resample. Only for grids whose start has a fixed
+    UTC offset (the grid's wall-clock steps are elapsed time there); otherwise one slot per grid slot.
+    """
+    starts = grid.starts()
+    if len(values) != len(starts):
+        raise ValueError(f"{len(values)} values for {len(starts)} grid slots")
+    if not isinstance(grid.start.tzinfo, timezone):
+        return [(at, grid.slot, value) for at, value in zip(starts, values, strict=True)]
+    result: list[tuple[datetime, timedelta, float]] = []
+    first = 0
+    for index in range(1, len(values) + 1):
+        if index == len(values) or values[index] != values[first]:
+            result.append((starts[first], (index - first) * grid.slot, values[first]))
+            first = index
+    return result
+
+
 def _power_slots(grid: Grid, powers: Sequence[float]) -> list[PowerSlot]:
+    # One slot per grid slot, not per run: committed load may overlap (running jobs), and the planner sums
+    # overlapping slots through their integrals, whose rounding depends on the slot edges.
     return [PowerSlot(start=at, duration=grid.slot, power_w=p) for at, p in zip(grid.starts(), powers, strict=True)]
 
 
 def _heat(grid: Grid, slots: Sequence[HeatSlot]) -> tuple[HeatSlot, ...]:
-    values = on_grid(slots, [slot.heat_w for slot in slots], grid)
-    return tuple(
-        HeatSlot(start=at, duration=grid.slot, heat_w=max(0.0, v)) for at, v in zip(grid.starts(), values, strict=True)
-    )
+    values = [max(0.0, v) for v in on_grid(slots, [slot.heat_w for slot in slots], grid)]
+    return tuple(HeatSlot(start=at, duration=length, heat_w=v) for at, length, v in runs(grid, values))
 
 
 def water_heater_target_c(description: ThermalStorageDescription, settings: WaterHeaterSettings) -> float:
@@ -163,8 +201,7 @@ class _Builder:
         outdoor = forecasts.outdoor_temperature(grid.start, grid.end)
         values = on_grid(outdoor, [slot.temperature_c for slot in outdoor], grid)
         self.outdoor = tuple(
-            TemperatureSlot(start=at, duration=grid.slot, temperature_c=v)
-            for at, v in zip(grid.starts(), values, strict=True)
+            TemperatureSlot(start=at, duration=length, temperature_c=v) for at, length, v in runs(grid, values)
         )
         self.result = HomeDevices()
 

@@ -9,6 +9,7 @@ last known price, and says so (:attr:`PriceView.assumed_from`).
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,8 @@ from flexcem.model import BindingLevel, Direction, PriceEnvironmentProfile, Pric
 __all__ = ["PriceBook", "PriceView"]
 
 _FALLBACK_SHIFTS = (timedelta(days=1), timedelta(days=7))
+_MEMO = 4096
+"""Instants whose best slot a book remembers at most (then it starts afresh)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,15 @@ class PriceBook:
         self._profiles: list[PriceEnvironmentProfile] = []
         self._applies_to = applies_to
         self._keep = keep
+        # Derived from the profiles kept, reused across re-plans until they change (:meth:`_changed`): the best
+        # slot per instant asked for, and every slot edge (also shifted by the fallbacks) in time order.
+        self._best: dict[datetime, PriceSlot | None] = {}
+        self._edges: list[datetime] | None = None
+
+    def _changed(self) -> None:
+        """Forget what was derived from the profiles (called whenever the list of profiles changes)."""
+        self._best.clear()
+        self._edges = None
 
     @property
     def currency(self) -> str | None:
@@ -61,32 +73,51 @@ class PriceBook:
         before = [self._best_at(slot.start) for slot in profile.slots]
         self._profiles.append(profile)
         self._profiles.sort(key=lambda known: known.issued_at)
+        self._changed()
         after = [self._best_at(slot.start) for slot in profile.slots]
         return before != after
 
     def forget_before(self, instant: datetime) -> None:
         """Drop profiles that ended more than the keeping period before ``instant``."""
-        self._profiles = [p for p in self._profiles if p.end > instant - self._keep]
+        kept = [p for p in self._profiles if p.end > instant - self._keep]
+        if len(kept) != len(self._profiles):
+            self._profiles = kept
+            self._changed()
 
     def _best_at(self, instant: datetime) -> PriceSlot | None:
+        """The best slot at ``instant`` (remembered until the profiles change; at most ``_MEMO`` instants)."""
+        try:
+            return self._best[instant]
+        except KeyError:
+            pass
         best: tuple[tuple[int, int, datetime], PriceSlot] | None = None
         for profile in self._profiles:
             slot = profile.slot_at(instant)
             if slot is not None and (best is None or _rank(profile) >= best[0]):
                 best = (_rank(profile), slot)
-        return None if best is None else best[1]
+        if len(self._best) >= _MEMO:
+            self._best.clear()
+        found = None if best is None else best[1]
+        self._best[instant] = found
+        return found
+
+    def _all_edges(self) -> list[datetime]:
+        """Every slot edge of the profiles and those edges shifted by the fallbacks, distinct, in time order."""
+        if self._edges is None:
+            edges: dict[datetime, None] = {}  # insertion-ordered set: the first of equal instants is kept
+            for profile in self._profiles:
+                for slot in profile.slots:
+                    for edge in (slot.start, slot.end):
+                        edges.setdefault(edge)
+                        for shift in _FALLBACK_SHIFTS:
+                            edges.setdefault(edge + shift)
+            self._edges = sorted(edges)
+        return self._edges
 
     def _boundaries(self, start: datetime, end: datetime) -> list[datetime]:
-        edges = {start, end}
-        for profile in self._profiles:
-            for slot in profile.slots:
-                for edge in (slot.start, slot.end):
-                    if start < edge < end:
-                        edges.add(edge)
-                    for shift in _FALLBACK_SHIFTS:
-                        if start < edge + shift < end:
-                            edges.add(edge + shift)
-        return sorted(edges)
+        edges = self._all_edges()
+        inside = edges[bisect_right(edges, start) : bisect_left(edges, end)]
+        return [start, *inside, end] if start < end else sorted({start, end})
 
     def view(self, start: datetime, end: datetime) -> PriceView:
         """Prices for ``[start, end)`` as contiguous slots; gaps filled as the module explains.

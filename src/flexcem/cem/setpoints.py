@@ -41,17 +41,23 @@ _CURTAILED_W = 1.0
 
 
 def _series(plan: Plan, powers: Sequence[float]) -> PowerSeries:
+    """``powers`` (one per plan slot) rounded to 0.1 W, adjacent equal slots merged."""
+    slot_starts = plan.slot_starts
+    if len(powers) != len(slot_starts):
+        raise ValueError(f"{len(powers)} powers for {len(slot_starts)} plan slots")
     starts: list[datetime] = []
     counts: list[int] = []  # slots in each run of equal powers
     values: list[float] = []
-    for start, power in zip(plan.slot_starts, powers, strict=True):
+    previous = None
+    for index, power in enumerate(powers):
         value = round(power, 1) + 0.0
-        if values and values[-1] == value:
+        if value == previous:
             counts[-1] += 1
         else:
-            starts.append(start)
+            starts.append(slot_starts[index])
             counts.append(1)
             values.append(value)
+            previous = value
     step = plan.slot_duration
     return PowerSeries(
         slots=tuple(

@@ -48,6 +48,10 @@ _HIGHS_TYPES = {
 }
 
 
+_HIGHS_TYPE_TABLE = np.array([_HIGHS_TYPES[ColumnKind(value)] for value in range(len(ColumnKind))], dtype=object)
+"""The HiGHS variable type of each :class:`ColumnKind` value, for a vectorised lookup."""
+
+
 def _as_array(value: float | npt.ArrayLike, size: int) -> FloatArray:
     array = np.asarray(value, dtype=np.float64)
     if array.ndim == 0:
@@ -188,6 +192,5 @@ class ModelBuilder:
         lp.a_matrix_.value_ = values
         kinds = self.col_kind
         if np.any(kinds != ColumnKind.CONTINUOUS):
-            types = {int(kind): highs_type for kind, highs_type in _HIGHS_TYPES.items()}
-            lp.integrality_ = [types[kind] for kind in kinds.tolist()]
+            lp.integrality_ = _HIGHS_TYPE_TABLE[kinds].tolist()
         return lp

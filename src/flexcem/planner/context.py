@@ -16,16 +16,20 @@ from flexcem.planner.objective import Scales
 if TYPE_CHECKING:
     from flexcem.planner.problem import Objective, PlanningProblem
 
-__all__ = ["PlanningContext", "resample_slots"]
+__all__ = ["PlanningContext", "resample_slots", "slot_bounds_us"]
 
 
 def resample_slots(grid: TimeGrid, slots: Sequence[Slot], values: Sequence[float]) -> FloatArray:
     """Time-weighted average per grid slot of ``values`` held over ``slots`` (overlaps add, gaps are 0)."""
-    offsets = grid.offsets_us([slot.start for slot in slots])
-    starts = np.array(offsets, dtype=np.float64)
-    durations = [slot.duration // MICROSECOND for slot in slots]
-    ends = np.array([offset + duration for offset, duration in zip(offsets, durations, strict=True)], dtype=np.float64)
+    starts, ends = slot_bounds_us(grid, slots)
     return step_average(starts, ends, values, grid.edges_us)
+
+
+def slot_bounds_us(grid: TimeGrid, slots: Sequence[Slot]) -> tuple[FloatArray, FloatArray]:
+    """Start and end of each of ``slots`` [µs after the grid start] (exact integers, as float64)."""
+    offsets = np.array(grid.offsets_us([slot.start for slot in slots]), dtype=np.int64)
+    durations = np.fromiter((slot.duration // MICROSECOND for slot in slots), dtype=np.int64, count=len(slots))
+    return offsets.astype(np.float64), (offsets + durations).astype(np.float64)
 
 
 def _co2(grid: TimeGrid, prices: Sequence[PriceSlot]) -> FloatArray | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property
 
 import numpy as np
@@ -28,6 +28,7 @@ __all__ = [
     "coverage_gaps",
     "elapsed",
     "later",
+    "slot_starts",
     "step_average",
     "step_integral",
     "touched_slots",
@@ -53,6 +54,16 @@ def later(instant: datetime, delta: timedelta) -> datetime:
     off by the daylight-saving shift across a change; the planner always means elapsed time.
     """
     return (instant.astimezone(UTC) + delta).astimezone(instant.tzinfo)
+
+
+def slot_starts(start: datetime, slot: timedelta, count: int) -> tuple[datetime, ...]:
+    """``later(start, k · slot)`` for k = 0 … count − 1, computed with one zone conversion per slot at most
+    (none when ``start`` has a fixed offset: wall-clock and elapsed time agree there)."""
+    if isinstance(start.tzinfo, timezone):
+        return tuple(start + k * slot for k in range(count))
+    origin = start.astimezone(UTC)
+    zone = start.tzinfo
+    return tuple((origin + k * slot).astimezone(zone) for k in range(count))
 
 
 @dataclass(frozen=True)
@@ -94,8 +105,18 @@ class TimeGrid:
 
     def offsets_us(self, instants: Sequence[datetime]) -> list[int]:
         """:meth:`offset_us` of each of ``instants``."""
-        origin = self.start.astimezone(UTC)
+        origin = self.start
+        if isinstance(origin.tzinfo, timezone):
+            # A fixed-offset origin: Python subtracts aware datetimes of another zone through their UTC
+            # offsets, and of the same fixed zone on the wall clock, which is then elapsed time too; exact
+            # either way, without converting every instant.
+            return [(instant - origin) // MICROSECOND for instant in instants]
+        origin = origin.astimezone(UTC)
         return [(instant.astimezone(UTC) - origin) // MICROSECOND for instant in instants]
+
+    def starts(self) -> tuple[datetime, ...]:
+        """Beginning of every slot, in the zone of ``start`` (elapsed time, like :meth:`slot_start`)."""
+        return slot_starts(self.start, self.slot, self.count)
 
     def at(self, offset_us: int | float) -> datetime:
         """The instant ``offset_us`` microseconds after the grid start."""

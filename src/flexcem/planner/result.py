@@ -12,7 +12,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from flexcem.model.base import Currency, FlexModel, Identifier, PositiveDuration
-from flexcem.planner.grid import later
+from flexcem.planner.grid import later, slot_starts
 
 __all__ = ["DevicePlan", "Plan", "PlanStatus", "Violation", "ViolationKind"]
 
@@ -199,8 +199,15 @@ class Plan(FlexModel):
 
     @property
     def slot_starts(self) -> tuple[datetime, ...]:
-        """Start of every planning slot."""
-        return tuple(later(self.start, index * self.slot_duration) for index in range(self.slot_count))
+        """Start of every planning slot (computed once per grid; kept beside the fields with the grid it was
+        computed for, so that a copy with another grid computes its own)."""
+        key = (self.start, self.slot_duration, self.slot_count)
+        cached = self.__dict__.get("_slot_starts")
+        if cached is None or cached[0] != key:
+            cached = (key, slot_starts(*key))
+            self.__dict__["_slot_starts"] = cached
+        starts: tuple[datetime, ...] = cached[1]
+        return starts
 
     @property
     def feasible(self) -> bool:

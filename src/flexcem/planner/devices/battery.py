@@ -265,14 +265,18 @@ class BatteryFormulation(DeviceFormulation[BatteryDevice]):
         n = self.context.grid.count
         x[self.one] = 1.0
         energy = self.e0
-        for k in range(n):
-            target = max(energy, self.lo, self.reserve_kwh[k], self.final if k == n - 1 else 0.0)
-            target = min(target, self.hi)
-            drive = (target - self.decay * energy) / self.gain  # η_c·pc − pd/η_d wanted [kW]
-            pc = min(drive / self.eta_c, self.pc_max) if drive > 0 else 0.0
-            pd = min(-drive * self.eta_d, self.pd_max) if drive < 0 else 0.0
-            energy = self.decay * energy + self.gain * (self.eta_c * pc - pd / self.eta_d)
-            x[self.pc[k]], x[self.pd[k]], x[self.e[k]] = pc, pd, energy
+        decay, gain, eta_c, eta_d = float(self.decay), float(self.gain), float(self.eta_c), float(self.eta_d)
+        lo, hi, pc_max, pd_max = float(self.lo), float(self.hi), float(self.pc_max), float(self.pd_max)
+        charge, discharge, stored = [0.0] * n, [0.0] * n, [0.0] * n  # Python floats: the same IEEE arithmetic
+        for k, reserve in enumerate(self.reserve_kwh.tolist()):
+            target = max(energy, lo, reserve, self.final if k == n - 1 else 0.0)
+            target = min(target, hi)
+            drive = (target - decay * energy) / gain  # η_c·pc − pd/η_d wanted [kW]
+            pc = min(drive / eta_c, pc_max) if drive > 0 else 0.0
+            pd = min(-drive * eta_d, pd_max) if drive < 0 else 0.0
+            energy = decay * energy + gain * (eta_c * pc - pd / eta_d)
+            charge[k], discharge[k], stored[k] = pc, pd, energy
+        x[self.pc], x[self.pd], x[self.e] = charge, discharge, stored
         e = x[self.e]
         x[self.u_below] = np.maximum(self.lo - e[self.below], 0.0)
         x[self.u_above] = np.maximum(e[self.above] - self.hi, 0.0)
