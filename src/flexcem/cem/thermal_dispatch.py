@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from flexcem.cem.forecasts import ConstantForecasts
 from flexcem.model import HeaterKind, HeatPumpStatus, ThermalStorageDescription, WaterHeaterStatus
-from flexcem.physics import carnot_cop
+from flexcem.physics import carnot_cop_at
 
 if TYPE_CHECKING:
     from flexcem.cem.load_management import LoadEvent
@@ -104,7 +104,7 @@ def tank_states(
         cop = 1.0
         if description.heater is HeaterKind.HEAT_PUMP and description.heat_pump is not None:
             p = description.heat_pump
-            cop = float(carnot_cop(outdoor_c, p.supply_hot_water_c, p.carnot_efficiency, p.cop_max))
+            cop = carnot_cop_at(outdoor_c, p.supply_hot_water_c, p.carnot_efficiency, p.cop_max)
         room_wh = max(0.0, tank.heat_capacity_kwh_per_k * 1000.0 * (top - temperature))
         baseline = baselines.get(device_id, ())
         states.append(TankState(device_id, description.heater, description.heater_power_max_w, cop, room_wh, baseline))
