@@ -19,7 +19,10 @@ answered by a :class:`~flexcem.model.SettingResult`.
   so its confirmed schedules count as no committed load, but they stay confirmed — the device set them aside
   and takes them up again as soon as it hears from the CEM (:mod:`flexcem.devices.home_agent`), so the
   CEM's record and the device agree whether or not the CEM noticed the silence, and the next plan replaces
-  them as usual.
+  them as usual;
+* a known device that registers again has restarted (:meth:`HomeDispatcher.forget`): it lost what it had
+  confirmed, so the CEM forgets it too and its next plan sends the device its schedules, profiles and
+  settings in full (:mod:`flexcem.cem.manager`).
 """
 
 from __future__ import annotations
@@ -88,6 +91,18 @@ class HomeDispatcher:
     def held(self, now: datetime) -> set[str]:
         """Devices left to their own control after a refusal."""
         return {device_id for device_id, until in self.held_until.items() if until > now}
+
+    def forget(self, device_id: str) -> bool:
+        """Forget what ``device_id`` confirmed — schedules, profiles and user settings — because it no longer has
+        them (it restarted); whether there was anything to forget. Holds and fail-safe are left as they are."""
+        keys = [key for key in self.confirmed if key[0] == device_id]
+        zones = [zone for zone in self.profiles_confirmed if zone[0] == device_id]
+        for key in keys:
+            del self.confirmed[key]
+        for zone in zones:
+            del self.profiles_confirmed[zone]
+        had_settings = self.settings_confirmed.pop(device_id, None) is not None
+        return bool(keys or zones or had_settings)
 
     def committed_of(self, device_ids: set[str], now: datetime) -> list[PowerSlot]:
         """What the ``device_ids`` still do by their confirmed schedules from ``now`` [W] (nothing for a device in

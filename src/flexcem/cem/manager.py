@@ -205,8 +205,16 @@ class CustomerEnergyManager:
     # ------------------------------------------------------------------------------------------- inbound
 
     async def _on_registration(self, registration: DeviceRegistration, envelope: Envelope) -> None:
+        """Register the device. A known device that registers again has restarted and lost its schedules,
+        profiles and settings: the CEM forgets what it had confirmed and re-plans, so that the plan is sent to it
+        in full rather than judged unchanged against what the device no longer has."""
+        device_id = registration.capabilities.device_id
+        known = device_id in self.registry
         record = self.registry.register(registration.capabilities, envelope.sender, self.clock.now())
-        self.note(f"registered {record.device_id} ({record.capabilities.kind.value})")
+        self.note(f"registered {record.device_id} ({record.capabilities.kind.value})" + (" again" if known else ""))
+        if known and self.home.dispatcher.forget(device_id):
+            self.note(f"{device_id} registered again: what it had confirmed is forgotten; it gets the plan anew")
+            self.request_replan(f"{device_id} registered again")
 
     async def _on_flexible_start(self, offer: FlexibleStartOffer, envelope: Envelope) -> None:
         self.registry.require(offer.device_id, envelope.sender, DeviceFunction.FLEXIBLE_START)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flexcem.devices.room import Room, ZonePower, power_to_band
+from flexcem.devices.room import Room, ZonePower, most_power_in_band, power_to_band
 from flexcem.model import AcMode, FanSpeed
 from flexcem.model.home_parameters import HeatPumpParameters
-from flexcem.physics import carnot_cop, cooling_eer
+from flexcem.physics import carnot_cop_at, cooling_eer_at
 
 __all__ = ["DEFAULT_AIR_CONDITIONER", "FAN_POWER_MAX_W", "AirConditionerModel"]
 
@@ -62,8 +62,8 @@ class AirConditionerModel:
     def efficiencies(self, outdoor_c: float) -> tuple[float, float]:
         """Heating COP and cooling EER at ``outdoor_c`` [°C]."""
         p = self.parameters
-        cop = float(carnot_cop(outdoor_c, p.supply_space_heating_c, p.carnot_efficiency, p.cop_max))
-        eer = float(cooling_eer(outdoor_c, p.supply_cooling_c, p.carnot_efficiency, p.cop_max))
+        cop = carnot_cop_at(outdoor_c, p.supply_space_heating_c, p.carnot_efficiency, p.cop_max)
+        eer = cooling_eer_at(outdoor_c, p.supply_cooling_c, p.carnot_efficiency, p.cop_max)
         return cop, eer
 
     def _heats(self) -> bool:
@@ -91,6 +91,27 @@ class AirConditionerModel:
         )
         return chosen.electric_w
 
+    def _cooling_now(self) -> bool:
+        """Whether the compressor cools (rather than heats) from the room as it is: in ``auto``, above the set
+        point."""
+        return self._cools() and (not self._heats() or self.room.temperature_c >= self.set_point_c)
+
+    def band_cap_w(self, band: tuple[float, float], *, outdoor_c: float, gains_w: float, dt_h: float) -> float:
+        """The most compressor power [W] that ends the step without passing the band's far edge (low, high) [°C]
+        — cooling no lower than ``low``, heating no higher than ``high`` — within the mode's limit."""
+        cop, eer = self.efficiencies(outdoor_c)
+        cooling = self._cooling_now()
+        most = most_power_in_band(
+            self.room,
+            band,
+            gains_w=gains_w,
+            outdoor_c=outdoor_c,
+            dt_h=dt_h,
+            efficiency=eer if cooling else cop,
+            heating=not cooling,
+        )
+        return min(most, self.compressor_max_w())
+
     def step(self, power_w: float, *, outdoor_c: float, gains_w: float, dt_h: float) -> float:
         """Hold compressor ``power_w`` (cut to the mode's limit) for ``dt_h`` hours; the electric power drawn [W].
 
@@ -98,7 +119,7 @@ class AirConditionerModel:
         """
         power = min(max(power_w, 0.0), self.compressor_max_w())
         cop, eer = self.efficiencies(outdoor_c)
-        cooling = self._cools() and (not self._heats() or self.room.temperature_c >= self.set_point_c)
+        cooling = self._cooling_now()
         heat = -power * eer if cooling else power * cop
         self.room.step(heat + gains_w, outdoor_c, dt_h)
         drawn = power + self.fan_w()

@@ -5,8 +5,11 @@ The user's (or CEM's) settings — e.g. cooling, wind auto, 27 °C — arrive as
 :class:`~flexcem.model.AirConditionerSettings`; a room temperature profile replaces the set point by a band per
 slot; a power schedule sets the compressor's power per slot (the CEM's plan). Without a schedule — and in the
 fail-safe — the unit's own control holds the set point (or the profile's band). With both a schedule and a
-profile the compressor runs the larger of the plan's power and what its control needs to keep the band: the
-plan was made on a coarser model of the room and is carried out open loop.
+profile the compressor runs the larger of the plan's power and what its control needs to keep the band, and
+no more than what ends the step at the band's other edge (cooling no lower than its bottom, heating no higher
+than its top): the plan was made on a coarser model of the room and is carried out open loop, and these are the
+least changes to it that keep the room in the band. The user's settings (off, fan mode, a lower fan speed)
+still limit the compressor before either.
 
 The room is advanced lazily: a step's power is chosen at its start from the room as it is then, and the room
 follows it up to whatever instant the agent next looks at it — the step's end, a status, a description, or a
@@ -164,7 +167,7 @@ class AirConditionerAgent(HomeDeviceAgent):
         self._catch_up(self.clock.now())
         self.model.on = command.command is CommandKind.ON
         if not self.model.on:
-            self.schedules.clear()
+            self._drop_schedules()
         self._choose_again()
         return None
 
@@ -208,9 +211,11 @@ class AirConditionerAgent(HomeDeviceAgent):
             power = max(0.0, setpoint - self.model.fan_w())
             if band is not None:
                 # the schedule is a plan on a coarser model of the room: the unit's own control still keeps the
-                # comfort band of the CEM's profile, adding what the room needs when the plan falls short
+                # comfort band of the CEM's profile, adding what the room needs when the plan falls short and
+                # taking off what would carry it past the band's other edge (over-cooling or over-heating)
                 guard = self.model.thermostat(outdoor_c=outdoor, gains_w=gains, dt_h=dt_h, band=band)
-                power = max(power, guard)
+                cap = self.model.band_cap_w(band, outdoor_c=outdoor, gains_w=gains, dt_h=dt_h)
+                power = max(min(power, cap), guard)
         else:
             power = self.model.thermostat(outdoor_c=outdoor, gains_w=gains, dt_h=dt_h, band=band)
         self._under_way = _Step(start=now, end=end, power_w=power, outdoor_c=outdoor, gains_w=gains)

@@ -116,7 +116,7 @@ class BatteryAgent(HomeDeviceAgent):
             self.manual_w = 0.0
         else:
             return f"{kind.value} is not supported by a battery"
-        self.schedules.clear()
+        self._drop_schedules()
         return None
 
     def _advance(self, now: datetime, dt_h: float) -> float:

@@ -133,7 +133,7 @@ class FuelCellAgent(HomeDeviceAgent):
         reason = m.command(now, target)
         if reason is None:
             self.commanded = True
-            self.schedules.clear()
+            self._drop_schedules()
         return reason
 
     def _heat_led(self, now: datetime) -> None:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from flexcem.devices.hot_water import HotWaterTank
-from flexcem.devices.room import Room, ZonePower, power_to_band
+from flexcem.devices.room import Room, ZonePower, most_power_in_band, power_to_band
 from flexcem.model.home_parameters import HeatPumpParameters, TankParameters
-from flexcem.physics import carnot_cop, cooling_eer
+from flexcem.physics import carnot_cop_at, cooling_eer_at
 
 __all__ = ["DEFAULT_HEAT_PUMP", "DEFAULT_HEAT_PUMP_TANK", "HeatPumpModel", "HeatPumpStep", "SpaceMode"]
 
@@ -73,13 +73,13 @@ class HeatPumpModel:
     def cop_hot_water(self, outdoor_c: float) -> float:
         """COP of the hot-water circuit at ``outdoor_c`` [°C]."""
         p = self.parameters
-        return float(carnot_cop(outdoor_c, p.supply_hot_water_c, p.carnot_efficiency, p.cop_max))
+        return carnot_cop_at(outdoor_c, p.supply_hot_water_c, p.carnot_efficiency, p.cop_max)
 
     def cop_space(self, outdoor_c: float) -> tuple[float, float]:
         """Heating COP and cooling EER of the space circuit at ``outdoor_c`` [°C]."""
         p = self.parameters
-        cop = float(carnot_cop(outdoor_c, p.supply_space_heating_c, p.carnot_efficiency, p.cop_max))
-        eer = float(cooling_eer(outdoor_c, p.supply_cooling_c, p.carnot_efficiency, p.cop_max))
+        cop = carnot_cop_at(outdoor_c, p.supply_space_heating_c, p.carnot_efficiency, p.cop_max)
+        eer = cooling_eer_at(outdoor_c, p.supply_cooling_c, p.carnot_efficiency, p.cop_max)
         return cop, eer
 
     def thermostat(self, outdoor_c: float, draw_w: float, gains_w: float, dt_h: float) -> tuple[float, float]:
@@ -109,6 +109,26 @@ class HeatPumpModel:
         mode's direction, within ``power_max_w`` (0 without a room, with the space circuit off, or when the room
         stays in the band on its own)."""
         return self._space_power(outdoor_c, gains_w, dt_h, power_max_w, band).electric_w
+
+    def room_cap_w(self, band: tuple[float, float], outdoor_c: float, gains_w: float, dt_h: float) -> float:
+        """The most space electric power [W] that ends the step without passing the band's far edge (low, high)
+        [°C] in the space mode's direction — heating no higher than ``high``, cooling no lower than ``low`` —
+        within P_max (P_max without a room or with the space circuit off: nothing to cap)."""
+        p = self.parameters
+        if self.room is None or self.space_mode is SpaceMode.OFF:
+            return p.power_max_w
+        cop, eer = self.cop_space(outdoor_c)
+        heating = self.space_mode is SpaceMode.HEAT
+        most = most_power_in_band(
+            self.room,
+            band,
+            gains_w=gains_w,
+            outdoor_c=outdoor_c,
+            dt_h=dt_h,
+            efficiency=cop if heating else eer,
+            heating=heating,
+        )
+        return min(most, p.power_max_w)
 
     def taken(
         self, hot_water_w: float, space_w: float, *, outdoor_c: float, draw_w: float, dt_h: float

@@ -13,9 +13,13 @@ described when planning) carried out open loop, so while it follows them the uni
 * the room inside the band of the CEM's temperature profile — the space power is at least what ends the step
   in the band (as the air conditioner, :mod:`flexcem.devices.air_conditioner_agent`);
 
-so each circuit runs max(planned power, guard). The needs come before the plan's wishes within P_max: the
-tank's floor first (or the whole extra-hot-water request, which the room never cuts), then the room's band,
-then the planned hot water and space power. A plan that keeps both on its own is followed exactly. Switched
+so each circuit runs max(planned power, guard). The room's guard also works the other way: a planned space
+power that would carry the room past the band's other edge (below its bottom when cooling, above its top when
+heating) is cut to what ends the step at that edge — the least change that keeps the room in the band; it
+never cuts hot water, so an extra-hot-water request or a ``start`` (store heat) is carried out whole. The
+needs come before the plan's wishes within P_max: the tank's floor first (or the whole extra-hot-water
+request, which the room never cuts), then the room's band, then the planned hot water and space power. A plan
+that keeps both on its own is followed exactly. Switched
 off (command ``off``) the unit draws nothing, guards included, until ``on``, ``start`` or an extra-hot-water
 request.
 
@@ -299,5 +303,6 @@ class HeatPumpAgent(HomeDeviceAgent):
         if planned_space is None:  # the room on the unit's own thermostat, with what hot water leaves
             return hot_water, m.room_guard_w(m.comfort_band_c, outdoor, gains, dt_h, top - hot_water)
         room_need = 0.0 if band is None else m.room_guard_w(band, outdoor, gains, dt_h, top - tank_need)
+        room_cap = top if band is None else m.room_cap_w(band, outdoor, gains, dt_h)  # not past the far edge
         hot_water = min(hot_water, max(tank_need, top - room_need))  # the room's band before the plan's hot water
-        return hot_water, min(max(planned_space, room_need), top - hot_water)
+        return hot_water, min(max(min(planned_space, room_cap), room_need), top - hot_water)

@@ -291,6 +291,13 @@ class HomeDeviceAgent(ABC):
                 "schedules set aside until it answers"
             )
 
+    def _drop_schedules(self) -> None:
+        """A command takes the device off the CEM's power schedules: drop those it follows and those it set aside
+        in the fail-safe, so that the CEM's return does not take them up again (an OFF from the user's app while
+        the CEM is silent holds). A schedule the CEM sends afterwards is followed as usual."""
+        self.schedules.clear()
+        self._set_aside[0].clear()
+
     def _before_control_change(self) -> None:
         """Hook: the CEM's schedules are about to start or stop applying mid-step (a lazily stepped agent brings
         its physics up to now)."""
@@ -349,13 +356,14 @@ class HomeDeviceAgent(ABC):
         )
 
     def _switch_heater(self, command: SimpleCommand, heat_now: Callable[[], None], what: str) -> str | None:
-        """ON and OFF (which also drops the CEM's schedules) for a heater with an ``enabled`` flag; START heats
-        at once through ``heat_now``; anything else is refused, naming ``what`` the device is."""
+        """ON and OFF (which also drops the CEM's schedules, :meth:`_drop_schedules`) for a heater with an
+        ``enabled`` flag; START heats at once through ``heat_now``; anything else is refused, naming ``what`` the
+        device is."""
         if command.command is CommandKind.ON:
             self.enabled = True
         elif command.command is CommandKind.OFF:
             self.enabled = False
-            self.schedules.clear()
+            self._drop_schedules()
         elif command.command is CommandKind.START:
             self.enabled = True
             heat_now()

@@ -147,7 +147,7 @@ class PvAgent(HomeDeviceAgent):
             g.limit_w = max(0.0, now_limit - (command.power_w or 0.0))
         else:
             g.limit_w = now_limit + (command.power_w or 0.0)
-        self.schedules.clear()
+        self._drop_schedules()
         self._scheduled_limit = False
         return None
 

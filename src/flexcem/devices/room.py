@@ -17,7 +17,7 @@ from flexcem.data.citylearn import CityLearnData, FloatArray
 from flexcem.model.home_parameters import RoomParameters
 from flexcem.physics import tank_step_coefficients
 
-__all__ = ["DATA_COOLING_SET_POINT_C", "DEFAULT_ROOM", "Room", "room_gains_w"]
+__all__ = ["DATA_COOLING_SET_POINT_C", "DEFAULT_ROOM", "Room", "most_power_in_band", "room_gains_w"]
 
 DEFAULT_ROOM = RoomParameters(heat_capacity_kwh_per_k=8.0, loss_w_per_k=200.0)
 """A single-family house of ~180 m²: 8 kWh/K of air, walls and furniture, UA 200 W/K."""
@@ -96,3 +96,22 @@ def power_to_band(
         electric = min(power_max_w, max(0.0, -room.heat_to_reach_w(high, gains_w, outdoor_c, dt_h)) / eer)
         return ZonePower(electric_w=electric, heat_w=-electric * eer)
     return ZonePower(electric_w=0.0, heat_w=0.0)
+
+
+def most_power_in_band(
+    room: Room,
+    band: tuple[float, float],
+    *,
+    gains_w: float,
+    outdoor_c: float,
+    dt_h: float,
+    efficiency: float,
+    heating: bool,
+) -> float:
+    """The most electric power [W] that, held over the step, does not carry the room past the band's far edge:
+    heating ends it at ``high`` [°C] at most, cooling at ``low`` at least (``band`` = (low, high)). ``efficiency``
+    is the heating COP or the cooling EER. 0 when the room ends beyond that edge on its own: then the least
+    change to a plan that would carry it further is to stop."""
+    low, high = band
+    heat_w = room.heat_to_reach_w(high if heating else low, gains_w, outdoor_c, dt_h)
+    return max(0.0, heat_w if heating else -heat_w) / efficiency
