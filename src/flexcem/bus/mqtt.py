@@ -65,7 +65,10 @@ class MqttBus:
     ``reconnect_min_s`` and ``reconnect_max_s`` [s], jittered. ``clock`` stamps presence and expiries.
     ``closed_world`` declares that every subscriber of the domain connects through this bus (a simulation):
     the links then count what is on its way (:mod:`flexcem.bus.in_flight`) and a simulated clock waits for
-    exactly that instead of for a quiet network.
+    exactly that instead of for a quiet network. ``watch_presence`` off: controllers do not subscribe to the
+    domain's presence (no :meth:`MqttLink.presences` view, no change callbacks; an exact
+    :meth:`MqttLink.presence` read still works) — in a simulation nobody reads it, and every controller receiving
+    every endpoint's presence made connecting N homes quadratic (N controllers × 9 N frames).
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class MqttBus:
         inflight: int = 64,
         clock: Clock | None = None,
         closed_world: bool = False,
+        watch_presence: bool = True,
     ) -> None:
         uris = [brokers] if isinstance(brokers, str) else list(brokers)
         if not uris:
@@ -116,6 +120,7 @@ class MqttBus:
         self._reconnect = (reconnect_min_s, reconnect_max_s)
         self._connect_timeout_s = connect_timeout_s
         self._inflight = inflight
+        self._watch_presence = watch_presence
         self._links: dict[str, MqttLink] = {}
         self.in_flight: InFlight | None = None
         """With ``closed_world`` (every subscriber of the domain is on this bus, as in a simulation): what the
@@ -172,6 +177,7 @@ class MqttBus:
             close_timeout_s=self.close_timeout_s,
             on_close=self._forget,
             in_flight=self.in_flight,
+            watch_presence=self._watch_presence,
         )
         self._links[address] = link
         if self.in_flight is not None:

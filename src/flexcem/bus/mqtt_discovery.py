@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import aiomqtt
@@ -30,6 +31,39 @@ PresenceCallback = Callable[[Presence], None]
 """Called with each new presence."""
 
 Retained = Presence | ServiceDescriptor | None
+
+_SHARED_FRAMES = 1 << 15
+"""Decoded presence frames kept for the links of a process (each frame a few hundred bytes)."""
+
+
+class _DecodedFrames:
+    """Presence frames decoded once per process, not once per link that receives them.
+
+    Every controller's link receives the presence of every endpoint of its domain; in a simulation of many homes
+    over one broker (one process, thousands of links) decoding each frame again per link made connecting
+    quadratic in CPU. Frames are keyed by their bytes (and the codec); the models are frozen, so sharing them is
+    safe. The oldest are forgotten beyond ``limit``.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._frames: OrderedDict[tuple[Codec, bytes], Presence] = OrderedDict()
+
+    def presence(self, codec: Codec, payload: bytes) -> Presence:
+        """The presence in ``payload``; :class:`ValueError` when it is not one."""
+        key = (codec, payload)
+        found = self._frames.get(key)
+        if found is not None:
+            self._frames.move_to_end(key)
+            return found
+        value = decode_body(codec, payload, Presence)
+        self._frames[key] = value
+        if len(self._frames) > self._limit:
+            self._frames.popitem(last=False)
+        return value
+
+
+_DECODED = _DecodedFrames(_SHARED_FRAMES)
 
 
 async def subscribe(client: aiomqtt.Client, v5: bool, wanted: Sequence[tuple[str, int, int]]) -> list[bool]:
@@ -63,11 +97,16 @@ class RetainedViews:
         return stop
 
     def arrived(self, kind: TopicKind, topic: str, endpoint: str, payload: bytes) -> None:
-        """A (retained) presence or service frame arrived on ``topic``; empty means withdrawn."""
+        """A (retained) presence or service frame arrived on ``topic``; empty means withdrawn.
+
+        A service descriptor is decoded only while an exact read waits for it (nothing else keeps one).
+        """
+        if kind is not TopicKind.PRESENCE and not self._reads:
+            return
         value: Retained = None
         try:
             if payload and kind is TopicKind.PRESENCE:
-                value = decode_body(self._codec, payload, Presence)
+                value = _DECODED.presence(self._codec, payload)
             elif payload:
                 value = decode_body(self._codec, payload, ServiceDescriptor)
         except ValueError as error:

@@ -76,8 +76,10 @@ class MqttLink:
         close_timeout_s: float,
         on_close: Callable[[MqttLink], None] = lambda link: None,
         in_flight: InFlight | None = None,
+        watch_presence: bool = True,
     ) -> None:
         self._address = address
+        self._watch_presence = watch_presence
         self._domain = parse_address(address).domain
         self._role = role
         self._acts_as = acts_as
@@ -206,6 +208,8 @@ class MqttLink:
     def _watcher_check(self) -> None:
         if self._role is not Role.CONTROLLER:
             raise ValueError(f"{self._address} is an endpoint: presence changes are watched by controllers")
+        if not self._watch_presence:
+            raise ValueError(f"{self._address} does not watch presence (its bus has watch_presence=False)")
 
     async def advertise(self, descriptor: ServiceDescriptor) -> None:
         """Publish ``descriptor`` retained on its service topic (controllers of its domain)."""
@@ -245,7 +249,7 @@ class MqttLink:
     async def on_connect(self, client: aiomqtt.Client, version: aiomqtt.ProtocolVersion, first: bool) -> None:
         """Subscribe, announce presence online and start publishing what is queued."""
         messages = message_filters(self._role, self._address, self._acts_as)
-        caches = cache_filters(self._role, self._address)
+        caches = cache_filters(self._role, self._address, presence=self._watch_presence)
         v5 = version is aiomqtt.ProtocolVersion.V5
         # Retained messages come with the link's first subscription (as a late joiner's due) and not again on
         # a resubscription (3.1.1 cannot say so: the Endpoint drops the repeats by message id); presence and
@@ -359,4 +363,3 @@ class MqttLink:
         payload = self._presence_frame(PresenceState.OFFLINE)
         properties = self._properties(None, self._v5)
         await client.publish(presence_topic(self._address), payload, qos=1, retain=True, properties=properties)
-

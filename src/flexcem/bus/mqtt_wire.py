@@ -111,12 +111,13 @@ def message_filters(role: Role, me: str, acts_as: str | None) -> tuple[str, ...]
     return tuple(filters)
 
 
-def cache_filters(role: Role, me: str) -> tuple[str, ...]:
-    """The filters that keep the link's view of presence (controllers) and services up to date."""
+def cache_filters(role: Role, me: str, *, presence: bool = True) -> tuple[str, ...]:
+    """The filters that keep the link's view of presence (controllers, unless ``presence`` is off) and services
+    up to date."""
     domain = parse_address(me).domain
     if role is Role.OBSERVER:
         return ()  # its one filter covers presence and services too
-    if role is Role.CONTROLLER:
+    if role is Role.CONTROLLER and presence:
         return presence_filter(domain), service_filter(domain)
     return (service_filter(domain),)
 

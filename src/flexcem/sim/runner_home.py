@@ -55,7 +55,7 @@ from flexcem.sim.forecasts import DataForecasts
 from flexcem.sim.population import AirConditionerUnit, ApplianceRun, HomeSpec, data_set_point_c
 from flexcem.sim.scenario import SITE_TIMEZONE, Scenario
 
-__all__ = ["Connect", "SimHome"]
+__all__ = ["Connect", "HomeConnectError", "SimHome"]
 
 log = logging.getLogger("flexcem.sim")
 
@@ -74,6 +74,14 @@ _DEVICE_STEP: dict[str, Any] = {
 _PV_STEP = timedelta(minutes=15)
 """PV generation is constant within a data hour and a schedule slot, both of which end a step anyway: its agent
 steps with its status log instead of every 5 min (the same energy, a third of the steps)."""
+
+
+class HomeConnectError(RuntimeError):
+    """An endpoint of a home could not connect to the bus; names the home, the endpoint and why."""
+
+    def __init__(self, home_id: str, address: str, error: BaseException) -> None:
+        super().__init__(f"home {home_id}: endpoint {address} could not connect: {error}")
+        self.home_id, self.address = home_id, address
 
 
 class BaseLoadMeter:
@@ -148,6 +156,8 @@ class SimHome:
     endpoints: list[Endpoint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     own_endpoints: list[Endpoint] = field(default_factory=list)
+    links: dict[str, Link] = field(default_factory=dict)
+    """Links connected ahead of :meth:`start` by :meth:`connect_all`, by endpoint name; :meth:`start` uses them."""
     room_band_c: tuple[float, float] | None = None
     """The air conditioner's comfort band [°C] (set point ± 1 K), if the home has one."""
 
@@ -160,8 +170,59 @@ class SimHome:
         """The address of its CEM."""
         return self.address("cem")
 
+    def endpoint_names(self) -> list[tuple[str, Role]]:
+        """The endpoints :meth:`start` makes, in its order: ``(name, role)``."""
+        spec = self.spec
+        names: list[tuple[str, Role]] = [] if self.external_cem else [("cem", Role.CONTROLLER)]
+        names.append(("baseload", Role.ENDPOINT))
+        present = {
+            "pv": spec.pv_w is not None,
+            "battery": spec.battery_wh is not None and spec.battery_w is not None,
+            "heatpump": spec.heat_pump_w is not None,
+            "ac": spec.ac is not None,
+            "ev": spec.ev is not None,
+            "washer": spec.washer is not None,
+            "dishwasher": spec.dishwasher is not None,
+            "meter": self.with_meter,
+        }
+        names += [(name, Role.ENDPOINT) for name, here in present.items() if here]
+        return names
+
+    async def connect_all(self, gate: asyncio.Semaphore | None = None) -> None:
+        """Connect every endpoint of the home at once (each connection inside ``gate``, which bounds the
+        connections in flight), ahead of :meth:`start`, which then only switches things on.
+
+        Raises :class:`HomeConnectError` naming the home and the first endpoint that failed; the links of the
+        home that did connect are closed again and the others' attempts cancelled.
+        """
+        gate = gate or asyncio.Semaphore(1 << 16)
+
+        async def one(name: str, role: Role) -> None:
+            async with gate:
+                try:
+                    self.links[name] = await self.connect(f"{self.spec.home_id}-{name}", role)
+                except Exception as error:
+                    raise HomeConnectError(self.spec.home_id, self.address(name), error) from error
+
+        attempts = [asyncio.ensure_future(one(name, role)) for name, role in self.endpoint_names()]
+        try:
+            await asyncio.gather(*attempts)
+        except BaseException:
+            for attempt in attempts:
+                attempt.cancel()
+            await asyncio.gather(*attempts, return_exceptions=True)
+            await self.disconnect()
+            raise
+
+    async def disconnect(self) -> None:
+        """Close the links :meth:`connect_all` made that :meth:`start` has not taken over (after a failure)."""
+        links, self.links = list(self.links.values()), {}
+        await asyncio.gather(*(link.close() for link in links), return_exceptions=True)
+
     async def _endpoint(self, name: str, role: Role = Role.ENDPOINT) -> Endpoint:
-        link = await self.connect(f"{self.spec.home_id}-{name}", role)
+        link = self.links.pop(name, None)
+        if link is None:
+            link = await self.connect(f"{self.spec.home_id}-{name}", role)
         endpoint = Endpoint(link, self.clock)
         self.endpoints.append(endpoint)
         return endpoint
@@ -216,7 +277,7 @@ class SimHome:
         return PowerSeries.model_construct(slots=slots)
 
     async def start(self) -> None:
-        """Connect and switch everything on."""
+        """Connect (what :meth:`connect_all` has not) and switch everything on, one endpoint after another."""
         spec = self.spec
         if self.with_meter:
             self.meter_address = self.address("meter")
