@@ -13,6 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from paho.mqtt.client import topic_matches_sub
 
 from flexcem.bus import Endpoint, PeerUnsupported
 from flexcem.bus.access import Role
@@ -54,6 +57,52 @@ def test_receivers_are_the_local_subscribers() -> None:
     flight.add(2)
     flight.done(5)
     assert not flight.busy(), "never below zero"
+
+
+_LEVELS = st.sampled_from(["sgcp", "v1", "d", "ep", "grp", "all", "a", "b", "in", "out"])
+
+
+@given(
+    filters=st.lists(
+        st.tuples(
+            st.lists(st.one_of(_LEVELS, st.just("+")), min_size=1, max_size=5),
+            st.booleans(),
+            st.integers(min_value=1, max_value=3),
+        ),
+        max_size=12,
+    ),
+    topics=st.lists(st.lists(_LEVELS, min_size=1, max_size=6), min_size=1, max_size=8),
+)
+def test_wildcard_filters_match_as_mqtt_matches_them(
+    filters: list[tuple[list[str], bool, int]], topics: list[list[str]]
+) -> None:
+    """The level tree the receivers are counted from agrees with paho's matching of every filter (``+`` at any
+    level, a final ``#`` that also matches its parent level), links holding a filter counted each."""
+    held: list[tuple[str, int]] = []
+    flight = InFlight()
+    for levels, rest, links in filters:
+        pattern = "/".join([*levels, "#"] if rest else levels)
+        if "+" not in pattern and "#" not in pattern:
+            continue
+        held.append((pattern, links))
+        for _ in range(links):
+            flight.subscribed([pattern])
+    for levels in topics:
+        topic = "/".join(levels)
+        expected = sum(links for pattern, links in held if topic_matches_sub(pattern, topic))
+        assert flight.receivers(topic) == expected, topic
+
+
+def test_receivers_of_many_homes_are_counted_without_rescanning_every_filter() -> None:
+    """Each of 2,000 CEM links holds a filter of its own: a new topic is matched through the level tree, and a
+    link letting go of its filter stops counting at once."""
+    flight = InFlight()
+    for k in range(2000):
+        flight.subscribed([f"sgcp/v1/d/ep/+/out/h{k}-cem", "sgcp/v1/d/grp/+", "sgcp/v1/d/all/+"])
+    assert flight.receivers("sgcp/v1/d/ep/h7-pv/out/h7-cem") == 1
+    assert flight.receivers("sgcp/v1/d/all/Tariff") == 2000
+    flight.subscribed(["sgcp/v1/d/ep/+/out/h7-cem"], -1)
+    assert flight.receivers("sgcp/v1/d/ep/h7-pv/out/h7-cem") == 0
 
 
 def test_a_closed_world_on_simulated_time_waits_for_exactly_what_is_in_flight(broker: str) -> None:

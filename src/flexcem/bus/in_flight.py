@@ -34,8 +34,9 @@ class InFlight:
     def __init__(self) -> None:
         self._exact: Counter[str] = Counter()
         """Filters without wildcards (inboxes) → how many local links hold them."""
-        self._wildcard: Counter[str] = Counter()
-        """Filters with wildcards (groups, broadcasts, outboxes) → how many local links hold them."""
+        self._wildcard = _FilterTree()
+        """Filters with wildcards (groups, broadcasts, outboxes), by topic level: a topic is matched against
+        them in as many steps as it has levels, however many links there are."""
         self._shared: dict[str, Counter[str]] = {}
         """Shared subscriptions: filter → share group → how many local links hold it."""
         self._receivers: dict[str, int] = {}
@@ -75,7 +76,7 @@ class InFlight:
                 _, share, pattern = pattern.split("/", 2)
                 self._shared.setdefault(pattern, Counter())[share] += change
             elif "+" in pattern or "#" in pattern:
-                self._wildcard[pattern] += change
+                self._wildcard.add(pattern, change)
             else:
                 self._exact[pattern] += change
         self._receivers.clear()
@@ -86,9 +87,48 @@ class InFlight:
         known = self._receivers.get(topic)
         if known is None:
             known = self._exact[topic]
-            known += sum(n for pattern, n in self._wildcard.items() if n > 0 and topic_matches_sub(pattern, topic))
+            known += self._wildcard.matches(topic)
             for pattern, groups in self._shared.items():
                 if topic_matches_sub(pattern, topic):
                     known += sum(1 for n in groups.values() if n > 0)
             self._receivers[topic] = known
         return known
+
+
+class _FilterTree:
+    """MQTT topic filters with wildcards and how many links hold each, in a tree of topic levels (as a broker
+    keeps them): matching a topic follows its levels, the literal, ``+`` and ``#`` branches at each."""
+
+    __slots__ = ("_children", "_held", "_rest")
+
+    def __init__(self) -> None:
+        self._children: dict[str, _FilterTree] = {}
+        self._held = 0
+        """Links holding the filter that ends here."""
+        self._rest = 0
+        """Links holding the filter that ends here with ``#`` (this level and everything below)."""
+
+    def add(self, pattern: str, change: int) -> None:
+        """``change`` more links hold ``pattern`` (−1: one let it go)."""
+        node = self
+        levels = pattern.split("/")
+        for level in levels[:-1] if levels[-1] == "#" else levels:
+            node = node._children.setdefault(level, _FilterTree())
+        if levels[-1] == "#":
+            node._rest += change
+        else:
+            node._held += change
+
+    def matches(self, topic: str) -> int:
+        """How many held filters match ``topic`` (counted once per link holding each)."""
+        return self._matches(topic.split("/"), 0)
+
+    def _matches(self, levels: list[str], depth: int) -> int:
+        found = max(self._rest, 0)  # '#' also matches the parent level itself (MQTT 3.1.1 §4.7.1.2)
+        if depth == len(levels):
+            return found + max(self._held, 0)
+        for key in (levels[depth], "+"):
+            child = self._children.get(key)
+            if child is not None:
+                found += child._matches(levels, depth + 1)
+        return found
