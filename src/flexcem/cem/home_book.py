@@ -29,6 +29,7 @@ from flexcem.model import (
     StorageDescription,
     ThermalStorageDescription,
     WaterHeaterSettings,
+    WeeklyTemperatureProfile,
 )
 
 __all__ = ["Description", "DescriptionRecord", "HomeBook", "OperatingConditions"]
@@ -60,19 +61,26 @@ _HEATERS = {
 class OperatingConditions(FlexModel):
     """The user's conditions for one appliance (JWG1110, story JWG18): its settings and time conditions.
 
-    Water heater: set point and level (e.g. 90 °C, 50 %) to be reached by ``desired_finish`` (07:00). Air
-    conditioner: mode, wind and set point (cooling, auto, 27 °C), the cooling done by ``desired_finish`` (10:00):
-    from then on the room is within [set point − 1, set point + 1] °C.
+    Water heater: set point and level (e.g. 90 °C, 50 %) to be reached by ``desired_finish`` (07:00), heating
+    not before ``desired_start`` (05:00). Air conditioner: mode, wind and set point (cooling, auto, 27 °C), the
+    cooling done by ``desired_finish`` (10:00) and not started before ``desired_start``: from the finish on (from
+    the start without a finish) the room is within [set point − 1, set point + 1] °C.
     """
 
     device_id: Identifier
     settings: WaterHeaterSettings | AirConditionerSettings = Field(description="The appliance's settings.")
     desired_start: AwareDatetime | None = Field(
         default=None,
-        description="Desirable start time; kept and shown, not yet a planning constraint (the planner's "
-        "water-heater and air-conditioner kinds have no window of their own).",
+        description="Desirable start time: the plan has the appliance off before it (no element power; no "
+        "compressor and no fan); none: it may run from now.",
     )
     desired_finish: AwareDatetime | None = Field(default=None, description="The condition holds from this time on.")
+    weekly_profile: WeeklyTemperatureProfile | None = Field(
+        default=None,
+        description="Air conditioner only: the room's set point or band over the week (weekday and weekend "
+        "pieces in the home's local time), in place of settings.set_point_c wherever a piece is in force (from "
+        "the finish time on); none: the set point all the time.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -80,6 +88,8 @@ class OperatingConditions(FlexModel):
             raise ValueError(f"settings.device_id {self.settings.device_id!r} is not device_id {self.device_id!r}")
         if self.desired_start and self.desired_finish and self.desired_finish <= self.desired_start:
             raise ValueError(f"desired_finish {self.desired_finish} is not after desired_start {self.desired_start}")
+        if self.weekly_profile is not None and not isinstance(self.settings, AirConditionerSettings):
+            raise ValueError("weekly_profile is for an air conditioner's room; these are water-heater settings")
         return self
 
 

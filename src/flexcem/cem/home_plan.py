@@ -69,7 +69,7 @@ def plan_home(
         keep_generation=reductions.generation_kept(now),
         relaxed=reductions.relaxations(now),
     )
-    built = home_devices(book, grid, now, forecasts, home, held, rules)
+    built = home_devices(book, grid, now, forecasts, home, held, rules, settings.zone)
     devices: list[PlannerDevice] = [*job_list, *built.devices]
     view = prices.view(start, grid.end)
     exports = export_prices.view(start, grid.end).slots if export_prices.profiles else ()

@@ -15,17 +15,23 @@
   slot by slot; committed loads may overlap, and overlaps are summed through integrals that depend on the edges).
 * **User conditions** (JWG1110): a water heater's set point becomes the tank's upper limit and its level a
   hot-water request by the finish time (T = T_cold + level·(set point − T_cold)); an air conditioner's set
-  point is a comfort band from its finish time on (none before it).
+  point is a comfort band from its finish time on (none before it; from the start time without a finish). The
+  desirable start time is the device's ``not_before``: the plan has it off in every slot that starts earlier.
+* **Weekly temperature profiles** (JWG1110: weekday/weekend): an air conditioner's
+  ``OperatingConditions.weekly_profile`` and the heat pumps' ``HomeSettings.room_profile`` are resolved in the
+  home's time zone into comfort slots (:func:`weekly_comfort`); where no piece is in force the set point band
+  (air conditioner) or [room_low_c, room_high_c] (heat pump) holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from itertools import pairwise
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -45,7 +51,9 @@ from flexcem.model import (
     StorageDescription,
     ThermalStorageDescription,
     WaterHeaterSettings,
+    WeeklyTemperatureProfile,
 )
+from flexcem.model.weekly_profile import uncovered_spans
 from flexcem.planner import PlannerDevice
 from flexcem.planner.devices import (
     AirConditionerDevice,
@@ -68,7 +76,15 @@ from flexcem.planner.devices.thermal_inputs import (
 )
 from flexcem.planner.grid import FloatArray
 
-__all__ = ["HomeDevices", "home_devices", "home_horizon_end", "on_grid", "runs", "water_heater_target_c"]
+__all__ = [
+    "HomeDevices",
+    "home_devices",
+    "home_horizon_end",
+    "on_grid",
+    "runs",
+    "water_heater_target_c",
+    "weekly_comfort",
+]
 
 _DAY = timedelta(days=1)
 _LOOK_BACK_DAYS = 7
@@ -184,6 +200,29 @@ def water_heater_target_c(description: ThermalStorageDescription, settings: Wate
     return cold + settings.level_percent / 100.0 * (settings.set_point_c - cold)
 
 
+def weekly_comfort(
+    profile: WeeklyTemperatureProfile | None,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    default: Callable[[datetime, timedelta], ComfortSlot],
+) -> list[ComfortSlot]:
+    """Comfort slots covering ``[start, end)``: the weekly ``profile``'s pieces resolved in ``zone`` (a piece's
+    set point kept as the slot's set point, its band as the bounds), ``default(start, duration)`` where none is in
+    force (and throughout without a profile)."""
+    if end <= start:
+        return []
+    if profile is None:
+        return [default(start, end - start)]
+    resolved = profile.resolve(start, end, zone)
+    slots = [
+        ComfortSlot(start=slot.start, duration=slot.duration, lower_c=slot.low_c, upper_c=slot.high_c)
+        for slot in resolved
+    ]
+    slots += [default(lo, hi - lo) for lo, hi in uncovered_spans(resolved, start, end)]
+    return sorted(slots, key=lambda slot: slot.start)
+
+
 @dataclass
 class HomeDevices:
     """The planner devices built from the descriptions, the committed base load and what was assumed."""
@@ -195,9 +234,16 @@ class HomeDevices:
 
 class _Builder:
     def __init__(
-        self, grid: Grid, now: datetime, forecasts: HomeForecasts, settings: HomeSettings, rules: GenerationRules
+        self,
+        grid: Grid,
+        now: datetime,
+        forecasts: HomeForecasts,
+        settings: HomeSettings,
+        rules: GenerationRules,
+        zone: ZoneInfo,
     ) -> None:
         self.grid, self.now, self.forecasts, self.settings, self.rules = grid, now, forecasts, settings, rules
+        self.zone = zone
         outdoor = forecasts.outdoor_temperature(grid.start, grid.end)
         values = on_grid(outdoor, [slot.temperature_c for slot in outdoor], grid)
         self.outdoor = tuple(
@@ -272,15 +318,15 @@ class _Builder:
             assert description.heat_pump is not None  # the model's validator requires it
             room = None
             if description.room is not None and description.room_temperature_c is not None:
-                band = (
-                    ComfortSlot(
-                        start=self.grid.start,
-                        duration=self.grid.end - self.grid.start,
-                        lower_c=self.settings.room_low_c,
-                        upper_c=self.settings.room_high_c,
-                    ),
+                low, high = self.settings.room_low_c, self.settings.room_high_c
+                band = weekly_comfort(
+                    self.settings.room_profile,
+                    self.grid.start,
+                    self.grid.end,
+                    self.zone,
+                    lambda at, length: ComfortSlot(start=at, duration=length, lower_c=low, upper_c=high),
                 )
-                room = self.room(device_id, description.room, description.room_temperature_c, band)
+                room = self.room(device_id, description.room, description.room_temperature_c, tuple(band))
             self.result.devices.append(
                 HeatPumpDevice(
                     device_id=device_id,
@@ -306,6 +352,7 @@ class _Builder:
                     device_id=device_id,
                     power_max_w=description.heater_power_max_w,
                     tank=self.tank(description, request),
+                    not_before=conditions.desired_start if conditions else None,
                 )
             )
         else:
@@ -331,9 +378,12 @@ class _Builder:
 
     def add_air_conditioner(self, description: RoomClimateDescription, conditions: OperatingConditions | None) -> None:
         settings = description.settings
-        finish = None
+        start = finish = None
+        weekly = None
         if conditions is not None and isinstance(conditions.settings, AirConditionerSettings):
-            settings, finish = conditions.settings, conditions.desired_finish
+            settings, start = conditions.settings, conditions.desired_start
+            finish = conditions.desired_finish or start
+            weekly = conditions.weekly_profile
         modes: dict[AcMode, Literal["cool", "heat", "auto"]] = {
             AcMode.COOL: "cool",
             AcMode.HEAT: "heat",
@@ -351,8 +401,14 @@ class _Builder:
             comfort.append(
                 ComfortSlot(start=grid.start, duration=split - grid.start, lower_c=_FREE_LOW_C, upper_c=_FREE_HIGH_C)
             )
-        if split < grid.end:
-            comfort.append(ComfortSlot(start=split, duration=grid.end - split, set_point_c=settings.set_point_c))
+        set_point = settings.set_point_c
+        comfort += weekly_comfort(
+            weekly,
+            split,
+            grid.end,
+            self.zone,
+            lambda at, length: ComfortSlot(start=at, duration=length, set_point_c=set_point),
+        )
         self.result.devices.append(
             AirConditionerDevice(
                 device_id=description.device_id,
@@ -366,6 +422,7 @@ class _Builder:
                 ),
                 mode=modes[settings.mode],
                 fan_power_w=description.fan_power_w if settings.on else 0.0,
+                not_before=start,
             )
         )
 
@@ -413,9 +470,11 @@ def home_devices(
     settings: HomeSettings,
     excluded: set[str],
     rules: GenerationRules | None = None,
+    zone: ZoneInfo | None = None,
 ) -> HomeDevices:
-    """The planner devices and committed load of every described device not in ``excluded``."""
-    builder = _Builder(grid, now, forecasts, settings, rules or GenerationRules())
+    """The planner devices and committed load of every described device not in ``excluded``; weekly profiles
+    are read in the home's ``zone`` (UTC when not given)."""
+    builder = _Builder(grid, now, forecasts, settings, rules or GenerationRules(), zone or ZoneInfo("UTC"))
     for description in book.descriptions():
         if description.device_id not in excluded:
             builder.add(description, book.conditions.get(description.device_id))

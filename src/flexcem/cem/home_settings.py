@@ -8,7 +8,7 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from flexcem.cem.consumption_cap import CapRule
-from flexcem.model import FlexModel, NonNegativeDuration, PositiveDuration, Share
+from flexcem.model import FlexModel, NonNegativeDuration, PositiveDuration, Share, WeeklyTemperatureProfile
 
 __all__ = ["HomeSettings"]
 
@@ -43,6 +43,12 @@ class HomeSettings(FlexModel):
     )
     room_high_c: float = Field(
         default=26.0, description="Highest room temperature a heat pump keeps when it also serves a room [°C]."
+    )
+    room_profile: WeeklyTemperatureProfile | None = Field(
+        default=None,
+        description="The band a heat pump keeps in the room it serves over the week (weekday and weekend pieces "
+        "in the home's local time, CemSettings.timezone), in place of [room_low_c, room_high_c] wherever a piece "
+        "is in force; none: [room_low_c, room_high_c] all the time.",
     )
     consumption_cap: CapRule | None = Field(
         default=None,

@@ -219,5 +219,8 @@ class AirConditionerAgent(HomeDeviceAgent):
         else:
             power = self.model.thermostat(outdoor_c=outdoor, gains_w=gains, dt_h=dt_h, band=band)
         self._under_way = _Step(start=now, end=end, power_w=power, outdoor_c=outdoor, gains_w=gains)
-        self.last_power_w = min(max(power, 0.0), self.model.compressor_max_w()) + self.model.fan_w()
+        fan = self.model.fan_w()
+        if setpoint is not None and setpoint < fan and power <= 0.0:
+            fan = 0.0  # a slot the CEM left (nearly) empty, and the band needs nothing: the unit idles, fan too
+        self.last_power_w = min(max(power, 0.0), self.model.compressor_max_w()) + fan
         return self.last_power_w

@@ -158,6 +158,7 @@ from flexcem.model.time_sync import (
     TimeSyncParameters,
 )
 from flexcem.model.timeseries import PowerSeries, PowerSlot, Slot, SlotSeries, TimeSeries, ValueSlot
+from flexcem.model.weekly_profile import DayType, ProfilePiece, WeeklyTemperatureProfile, day_type
 
 for _message in (
     DeviceRegistration,
@@ -268,6 +269,7 @@ __all__ = [
     "ConsumptionCapWarning",
     "CostEstimate",
     "Currency",
+    "DayType",
     "DeviceCapabilities",
     "DeviceFunction",
     "DeviceKind",
@@ -332,6 +334,7 @@ __all__ = [
     "PresenceState",
     "PriceEnvironmentProfile",
     "PriceSlot",
+    "ProfilePiece",
     "ProfileSlot",
     "PvLog",
     "PvStatus",
@@ -374,10 +377,12 @@ __all__ = [
     "WaterHeaterLog",
     "WaterHeaterSettings",
     "WaterHeaterStatus",
+    "WeeklyTemperatureProfile",
     "Zone",
     "broadcast_address",
     "charge_limit_at",
     "check_charge_curve",
+    "day_type",
     "endpoint_address",
     "group_address",
     "message_class",

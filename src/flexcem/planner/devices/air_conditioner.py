@@ -7,7 +7,9 @@ COP (:func:`flexcem.physics.carnot_cop`, condenser at ``supply_space_heating_c``
 semi-continuous in {0} ∪ [P_min, P_max]. The room (:class:`~flexcem.planner.devices.thermal_states.ThermalZone`)
 gets ``COP·h − EER·c`` plus its gains and exchanges heat with outdoors; its comfort band is soft (K·h). A
 user's set point s is the band [s − 1, s + 1] (``ComfortSlot.set_point_c``). The indoor fan runs whenever the
-unit is on: ``fan_power_w`` is a constant load in every slot, in the plan's power and cost.
+unit is on: ``fan_power_w`` is a constant load in every slot, in the plan's power and cost. With
+``not_before`` (the user's desirable start time, JWG1110) the unit is off in every slot that starts before it:
+no compressor power (a row per such slot: the services sum to 0) and no fan.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 
 from flexcem.model.home_parameters import HeatPumpParameters
 from flexcem.planner.builder import ModelBuilder
@@ -24,6 +26,7 @@ from flexcem.planner.context import PlanningContext
 from flexcem.planner.devices.base import FieldPath, PlannerDevice
 from flexcem.planner.devices.heat_pump import HeatPumpDevice, HeatPumpFormulation, SpaceMode
 from flexcem.planner.devices.thermal_inputs import RoomInput, TemperatureSlot, check_no_overlap, uncovered
+from flexcem.planner.devices.water_heater import first_slot_from
 from flexcem.planner.grid import FloatArray
 from flexcem.planner.result import DevicePlan, Violation
 
@@ -49,7 +52,14 @@ class AirConditionerDevice(PlannerDevice):
         default="cool", description="User's mode: 'cool', 'heat' or 'auto' (the planner cools or heats)."
     )
     fan_power_w: float = Field(
-        default=0.0, ge=0.0, description="The indoor fan's power while the unit is on [W], drawn in every slot."
+        default=0.0,
+        ge=0.0,
+        description="The indoor fan's power while the unit is on [W], drawn in every slot from ``not_before``.",
+    )
+    not_before: AwareDatetime | None = Field(
+        default=None,
+        description="The unit is off (compressor and fan) in every slot that starts before this (the user's "
+        "desirable start time, JWG1110); none: on from the start of the horizon.",
     )
 
     @field_validator("outdoor")
@@ -85,13 +95,24 @@ class AirConditionerFormulation(HeatPumpFormulation):
         super().__init__(device.as_heat_pump(), context)
         self.original = device
         self.fan_kw = device.fan_power_w / 1000.0
+        self.first = first_slot_from(context.grid, device.not_before)
+        """The first slot the unit may run in (those before it start before ``not_before``)."""
+        self.fan = np.zeros(context.grid.count)
+        self.fan[self.first :] = self.fan_kw
 
     def build(self, builder: ModelBuilder) -> None:
-        """The heat pump's columns and rows, and the fan as a constant load on the site rows."""
+        """The heat pump's columns and rows, the fan as a constant load on the site rows from the first slot the
+        unit may run in, and before it a row per slot that keeps the services at 0."""
         super().build(builder)
         n = self.context.grid.count
-        self.one = builder.add_columns(1, 1.0, 1.0)  # a constant 1: the fan in every slot
-        builder.add_entries(self.context.site_rows, np.full(n, self.one[0]), np.full(n, self.fan_kw))
+        self.one = builder.add_columns(1, 1.0, 1.0)  # a constant 1: the fan in every slot it runs in
+        builder.add_entries(
+            self.context.site_rows[self.first :], np.full(n - self.first, self.one[0]), self.fan[self.first :]
+        )
+        if self.first:
+            off = builder.add_rows(self.first, 0.0, 0.0)  # Σ services = 0 before not_before (each is ≥ 0)
+            for cols in self.cols.values():
+                builder.add_entries(off, cols[: self.first], np.ones(self.first))
 
     def initial(self, x: FloatArray) -> None:
         """The heat pump's starting point, with the fan's constant column."""
@@ -104,7 +125,7 @@ class AirConditionerFormulation(HeatPumpFormulation):
 
     def power_kw(self, x: FloatArray) -> FloatArray:
         """Compressor and fan power per slot [kW]."""
-        return super().power_kw(x) + self.fan_kw
+        return super().power_kw(x) + self.fan
 
     def extract(self, x: FloatArray) -> tuple[DevicePlan, list[Violation]]:
         """The heat pump's plan under the kind 'air_conditioner'."""
