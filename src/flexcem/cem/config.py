@@ -16,13 +16,21 @@ from pathlib import Path
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from flexcem.cem.grid_settings import FlexPermission, GridSettings
 from flexcem.cem.home_settings import HomeSettings
 from flexcem.cem.settings import CemSettings
 from flexcem.cem.threshold_control import PriceThresholdRule, RunWhen
-from flexcem.model import Address, DeviceKind, Identifier, PositiveDuration, Share, parse_address
+from flexcem.model import (
+    Address,
+    DeviceKind,
+    Identifier,
+    PositiveDuration,
+    Share,
+    WeeklyTemperatureProfile,
+    parse_address,
+)
 from flexcem.model.toml_locator import line_of
 from flexcem.planner.problem import Objective, ObjectiveWeights
 
@@ -139,6 +147,32 @@ class PreferencesConfig(_Section):
     heartbeat_grace: PositiveDuration = Field(
         default=timedelta(minutes=5), description="Margin past the heartbeat interval before it counts as missed."
     )
+    room_low_c: float = Field(
+        default=20.0,
+        ge=-20.0,
+        le=120.0,
+        description="Lowest room temperature a heat pump keeps in the room it serves where no room_profile piece "
+        "is in force [°C].",
+    )
+    room_high_c: float = Field(
+        default=26.0,
+        ge=-20.0,
+        le=120.0,
+        description="Highest room temperature a heat pump keeps there [°C].",
+    )
+    room_profile: WeeklyTemperatureProfile | None = Field(
+        default=None,
+        description="The heat pump's room over the week: weekday (Mon–Fri) and weekend pieces in the site's "
+        "time zone, each a set_point_c (band ±1 K) or low_c/high_c [°C]; none: [room_low_c, room_high_c].",
+    )
+
+    @field_validator("room_high_c")
+    @classmethod
+    def _room_band(cls, high: float, info: ValidationInfo) -> float:
+        low = info.data.get("room_low_c")
+        if low is not None and low > high:
+            raise ValueError(f"room_high_c {high} is below room_low_c {low}")
+        return high
 
 
 class PriceThresholdConfig(_Section):
@@ -166,6 +200,21 @@ class DeviceConfig(_Section):
         default=None, description="Allowed for load management; absent: never adjusted by the grid."
     )
     emergency_exempt: bool = Field(default=False, description="Kept on in an emergency (contract profile, JWG8).")
+    weekly_profile: WeeklyTemperatureProfile | None = Field(
+        default=None,
+        description="Air conditioner only: its room's set point or band over the week (weekday and weekend pieces "
+        "in the site's time zone) where the user's operating conditions give none; none: the set point's band.",
+    )
+
+    @field_validator("weekly_profile")
+    @classmethod
+    def _air_conditioner_only(
+        cls, profile: WeeklyTemperatureProfile | None, info: ValidationInfo
+    ) -> WeeklyTemperatureProfile | None:
+        kind = info.data.get("kind")
+        if profile is not None and kind is not None and kind is not DeviceKind.AIR_CONDITIONER:
+            raise ValueError(f"a weekly profile is for an air conditioner's room; this device is a {kind.value}")
+        return profile
 
 
 class HttpConfig(_Section):
@@ -238,6 +287,10 @@ class HomeConfig(_Section):
                 sell_threshold_per_kwh=preferences.sell_threshold_per_kwh,
                 battery_min_level=preferences.battery_min_level,
                 replan_interval=preferences.replan_interval,
+                room_low_c=preferences.room_low_c,
+                room_high_c=preferences.room_high_c,
+                room_profile=preferences.room_profile,
+                air_conditioner_profiles={d.id: d.weekly_profile for d in self.devices if d.weekly_profile is not None},
             ),
             grid=GridSettings(
                 area=site.area,

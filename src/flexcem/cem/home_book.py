@@ -79,7 +79,8 @@ class OperatingConditions(FlexModel):
         default=None,
         description="Air conditioner only: the room's set point or band over the week (weekday and weekend "
         "pieces in the home's local time), in place of settings.set_point_c wherever a piece is in force (from "
-        "the finish time on); none: the set point all the time.",
+        "the finish time on); none: the profile configured for the device (settings "
+        "``air_conditioner_profiles``), else the set point all the time.",
     )
 
     @model_validator(mode="after")

@@ -18,7 +18,8 @@
   point is a comfort band from its finish time on (none before it; from the start time without a finish). The
   desirable start time is the device's ``not_before``: the plan has it off in every slot that starts earlier.
 * **Weekly temperature profiles** (JWG1110: weekday/weekend): an air conditioner's
-  ``OperatingConditions.weekly_profile`` and the heat pumps' ``HomeSettings.room_profile`` are resolved in the
+  ``OperatingConditions.weekly_profile`` (else the configured ``HomeSettings.air_conditioner_profiles``) and
+  the heat pumps' ``HomeSettings.room_profile`` are resolved in the
   home's time zone into comfort slots (:func:`weekly_comfort`); where no piece is in force the set point band
   (air conditioner) or [room_low_c, room_high_c] (heat pump) holds.
 """
@@ -379,11 +380,11 @@ class _Builder:
     def add_air_conditioner(self, description: RoomClimateDescription, conditions: OperatingConditions | None) -> None:
         settings = description.settings
         start = finish = None
-        weekly = None
+        weekly = self.settings.air_conditioner_profiles.get(description.device_id)
         if conditions is not None and isinstance(conditions.settings, AirConditionerSettings):
             settings, start = conditions.settings, conditions.desired_start
             finish = conditions.desired_finish or start
-            weekly = conditions.weekly_profile
+            weekly = conditions.weekly_profile or weekly
         modes: dict[AcMode, Literal["cool", "heat", "auto"]] = {
             AcMode.COOL: "cool",
             AcMode.HEAT: "heat",

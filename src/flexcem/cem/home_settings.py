@@ -8,7 +8,14 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from flexcem.cem.consumption_cap import CapRule
-from flexcem.model import FlexModel, NonNegativeDuration, PositiveDuration, Share, WeeklyTemperatureProfile
+from flexcem.model import (
+    FlexModel,
+    Identifier,
+    NonNegativeDuration,
+    PositiveDuration,
+    Share,
+    WeeklyTemperatureProfile,
+)
 
 __all__ = ["HomeSettings"]
 
@@ -49,6 +56,12 @@ class HomeSettings(FlexModel):
         description="The band a heat pump keeps in the room it serves over the week (weekday and weekend pieces "
         "in the home's local time, CemSettings.timezone), in place of [room_low_c, room_high_c] wherever a piece "
         "is in force; none: [room_low_c, room_high_c] all the time.",
+    )
+    air_conditioner_profiles: dict[Identifier, WeeklyTemperatureProfile] = Field(
+        default_factory=dict,
+        description="Per air conditioner (device id), the home's standing weekly profile of its room (the CEM's "
+        "configuration): used where the user's OperatingConditions give no weekly_profile of their own (or there "
+        "are none), in place of the set point's band wherever a piece is in force.",
     )
     consumption_cap: CapRule | None = Field(
         default=None,
