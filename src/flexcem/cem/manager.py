@@ -350,6 +350,13 @@ class CustomerEnergyManager:
         """The user's operating and time conditions for an appliance (JWG1110, story JWG18); re-plans."""
         self.home.set_conditions(conditions)
 
+    def clear_operating_conditions(self, device_id: str) -> bool:
+        """Drop the user's conditions for ``device_id`` (JWG1110); whether there were any (then it re-plans)."""
+        if self.home.book.conditions.pop(device_id, None) is None:
+            return False
+        self.request_replan(f"conditions of {device_id} cleared by the user")
+        return True
+
     async def _periodic_replans(self) -> None:
         while True:
             interval = self.settings.home.replan_interval

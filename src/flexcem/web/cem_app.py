@@ -25,15 +25,17 @@ from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 
-from flexcem.cem import CustomerEnergyManager
+from flexcem.cem import CustomerEnergyManager, OperatingConditions
 from flexcem.cem.user_actions import HouseholdActions, Preferences, PreferencesUpdate, UserActionError
+from flexcem.web.cem_conditions import ConditionsRefused, conditions_from_body
 from flexcem.web.cem_models import (
     ActionOut,
     CommitIn,
+    ConditionsIn,
     CostOut,
     DeviceOut,
     EventOut,
@@ -194,6 +196,40 @@ def create_cem_app(cem: CustomerEnergyManager, *, token: str | None = None, hist
         except UserActionError as error:
             raise _action_error(error) from None
         return ActionOut(**vars(result))
+
+    @api.get("/devices/{device_id}/conditions", response_model=OperatingConditions, tags=["conditions"])
+    async def conditions(device_id: str) -> OperatingConditions:
+        """The user's operating and time conditions for the appliance (JWG1110); 404 naming ``device_id`` when the
+        device is not registered or has none."""
+        record_of(device_id)
+        current = cem.home.book.conditions.get(device_id)
+        if current is None:
+            raise FieldError(404, ("path", "device_id"), f"device_id {device_id!r} has no operating conditions")
+        return current
+
+    @api.put("/devices/{device_id}/conditions", response_model=OperatingConditions, tags=["conditions"])
+    async def put_conditions(device_id: str, body: ConditionsIn) -> OperatingConditions:
+        """Set the appliance's operating conditions (a water heater's set point and level, an air conditioner's
+        mode, fan and set point) and time conditions (desired start and finish) as a whole; the CEM re-plans, and
+        with ``commit_required`` the new plan is a proposal. 422 naming the field, 404 for an unknown device;
+        the conditions stay as they were on any error."""
+        record = record_of(device_id)
+        try:
+            new = conditions_from_body(device_id, record.capabilities.kind, body)
+        except ConditionsRefused as error:
+            raise FieldError(422, error.loc, str(error)) from None
+        cem.set_operating_conditions(new)
+        cem.note(f"the user set the operating conditions of {device_id}")
+        return new
+
+    @api.delete("/devices/{device_id}/conditions", status_code=204, tags=["conditions"])
+    async def delete_conditions(device_id: str) -> Response:
+        """Drop the appliance's operating conditions (the CEM re-plans when there were some); 404 for an unknown
+        device."""
+        record_of(device_id)
+        if cem.clear_operating_conditions(device_id):
+            cem.note(f"the user cleared the operating conditions of {device_id}")
+        return Response(status_code=204)
 
     @api.get("/plan", response_model=PlanOut, tags=["plan"])
     async def plan() -> PlanOut:

@@ -11,9 +11,12 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from flexcem.model import WeeklyTemperatureProfile
+
 __all__ = [
     "ActionOut",
     "CommitIn",
+    "ConditionsIn",
     "CostOut",
     "DeviceCostOut",
     "DeviceOut",
@@ -188,6 +191,29 @@ class OverrideIn(ApiModel):
 
     mode: Literal["run_now", "dont_run", "release"]
     until: AwareDatetime | None = Field(default=None, description="End of a dont_run hold (default 24 h).")
+
+
+class ConditionsIn(ApiModel):
+    """The user's operating and time conditions for one appliance (JWG1110), as
+    :class:`~flexcem.cem.home_book.OperatingConditions` without the device id (the path's)."""
+
+    settings: dict[str, Any] = Field(
+        description="A water heater's settings: ``set_point_c`` (20 < °C ≤ 95), ``level_percent`` (0 < % ≤ 100, "
+        "default 100); an air conditioner's: ``on`` (default true), ``mode`` (cool, heat, dry, fan, auto; default "
+        "cool), ``fan`` (auto, low, medium, high; default auto), ``set_point_c`` (16–32 °C, default 27). "
+        "``device_id`` may be left out (the path's).",
+        examples=[{"set_point_c": 90.0, "level_percent": 50.0}, {"mode": "cool", "fan": "auto", "set_point_c": 27.0}],
+    )
+    desired_start: AwareDatetime | None = Field(
+        default=None, description="Desirable start time: the appliance is off in the plan before it; none: from now."
+    )
+    desired_finish: AwareDatetime | None = Field(
+        default=None, description="Desirable finish time: the condition holds from then on; after desired_start."
+    )
+    weekly_profile: WeeklyTemperatureProfile | None = Field(
+        default=None, description="Air conditioner only: the room's set point or band over the week (local time)."
+    )
+    device_id: str | None = Field(default=None, description="May be left out; when given, the path's device id.")
 
 
 class ActionOut(ApiModel):
