@@ -92,7 +92,9 @@ class _ConnectsInFlight:
 def _same(over_broker: ShardResult, in_process: ShardResult) -> None:
     assert [h.home_id for h in over_broker.homes] == [h.home_id for h in in_process.homes]
     for a, b in zip(over_broker.homes, in_process.homes, strict=True):
-        assert a.plans == b.plans, a.home_id
+        # two re-plan triggers close together may be coalesced into one plan or not, by the broker's timing,
+        # without changing any power (the series below): one plan more or less
+        assert abs(a.plans - b.plans) <= 1, a.home_id
         for name in ("site_w", "battery_w", "pv_w", "appliances_w"):
             assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-9, abs=1e-6), (a.home_id, name)
 

@@ -47,6 +47,12 @@ class Grant(FlexModel):
     acts_as: Identifier | None = Field(
         default=None, description="Controllers: the logical controller whose load this instance shares."
     )
+    presence_of: tuple[Identifier, ...] | None = Field(
+        default=None,
+        description="Endpoints: the controllers whose presence it may read (its own CEM, say); default: every "
+        "controller of the domain. A domain of many controllers (a simulation's shard, one CEM per home) would "
+        "otherwise give each of its endpoints one ACL rule per controller.",
+    )
 
 
 class Identity(FlexModel):

@@ -51,7 +51,8 @@ def _endpoint_rules(identity: Identity, grant: Grant, controllers: tuple[str, ..
         f"topic read {base}/svc/#",
     ]
     rules += [f"topic read {base}/grp/{group}" for group in sorted(grant.groups)]
-    rules += [f"topic read {base}/presence/{controller}" for controller in controllers]
+    readable = controllers if grant.presence_of is None else grant.presence_of
+    rules += [f"topic read {base}/presence/{controller}" for controller in readable]
     return rules
 
 

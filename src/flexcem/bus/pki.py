@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import shutil
 import ssl
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,13 +269,18 @@ def issue_clients(
     ids = [_check_identifier(identity_id, "identity id") for identity_id in identity_ids]
     if not ids:
         raise PkiError("no identity id given")
-    duplicates = sorted({identity_id for identity_id in ids if ids.count(identity_id) > 1})
+    duplicates = sorted(identity_id for identity_id, count in Counter(ids).items() if count > 1)  # linear
     if duplicates:
         raise PkiError(f"identity id {', '.join(duplicates)} given more than once")
     _require_pki(directory)
     with locked(directory):
         index = Index.load(directory)
-        held = [record for identity_id in ids if (record := index.current("client", identity_id)) is not None]
+        current = {  # the valid certificate of each client identity: one pass, not one per id
+            record.common_name: record
+            for record in index.certificates
+            if record.kind == "client" and not record.revoked
+        }
+        held = [current[identity_id] for identity_id in ids if identity_id in current]
         if held and not reissue:
             names = ", ".join(record.common_name for record in held)
             raise PkiError(

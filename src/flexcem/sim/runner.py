@@ -7,7 +7,9 @@ DSO sending the same timeline (:mod:`flexcem.sim.runner_shard`). The same homes 
 control** for the normalisation of the KPIs and, when the timeline holds grid signals (other than tariff
 corrections) and the scenario's ``signal_effect`` is on, **with control but without those signals** (the tariff
 and its corrections still apply): the difference to the run with them is each signal's own effect. Progress
-(simulated time, homes done) goes to a :class:`~flexcem.sim.progress.ProgressBar`.
+(simulated time, homes done) goes to a :class:`~flexcem.sim.progress.ProgressBar`. Over a secured broker
+(``mqtts://`` with ``pki``) the runs go one after another: a home keeps its endpoint ids, hence its certificates,
+in every run, and a certificate holds one connection at a time (:meth:`ShardPlan.batches`).
 """
 
 from __future__ import annotations
@@ -20,15 +22,24 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flexcem.sim.population import HomeSpec, draw_population
 from flexcem.sim.progress import ProgressBar
-from flexcem.sim.runner_shard import HomeSeries, ShardResult, ShardTask, SignalOutcome, run_shard
+from flexcem.sim.runner_home import HomeConnectError
+from flexcem.sim.runner_shard import (
+    EndpointConnectError,
+    HomeSeries,
+    ShardResult,
+    ShardTask,
+    SignalOutcome,
+    run_shard,
+)
 from flexcem.sim.scenario import Scenario
 from flexcem.sim.scenario_data import load_buildings, slot_prices
 
-__all__ = ["SimulationResult", "run_simulation"]
+__all__ = ["ShardPlan", "SimulationResult", "plan_shards", "run_simulation"]
 
 
 @dataclass
@@ -79,7 +90,10 @@ def _report(run: str, shard: int, now: datetime, done: int) -> None:
 
 
 def _work(task: ShardTask) -> ShardResult:
-    return run_shard(task, _report)
+    try:
+        return run_shard(task, _report)
+    except HomeConnectError as error:  # its own arguments do not survive pickling back to the parent
+        raise EndpointConnectError(str(error), error.address) from None
 
 
 def _shards(homes: list[HomeSpec], count: int) -> Iterator[tuple[HomeSpec, ...]]:
@@ -89,21 +103,36 @@ def _shards(homes: list[HomeSpec], count: int) -> Iterator[tuple[HomeSpec, ...]]
             yield part
 
 
-def run_simulation(
+@dataclass(frozen=True)
+class ShardPlan:
+    """How a scenario is run: its homes, the number of shards (= worker processes), the runs and their tasks."""
+
+    homes: list[HomeSpec]
+    workers: int
+    runs: list[tuple[bool, bool]]
+    tasks: list[ShardTask]
+
+    def batches(self) -> list[list[ShardTask]]:
+        """The tasks in the groups that may run at the same time: all of them in-process or over a plain broker;
+        over a secured broker (``pki``) one run after another, because the runs' homes hold the same identities
+        (one certificate CN each, which the broker takes as the client id: a second connection under it would
+        take the first one's session over)."""
+        if not self.tasks or self.tasks[0].pki is None:
+            return [self.tasks]
+        return [[task for task in self.tasks if (task.controlled, task.signals) == run] for run in self.runs]
+
+
+def plan_shards(
     scenario: Scenario,
     *,
     workers: int | None = None,
     bus: str | None = None,
-    progress: ProgressBar | None = None,
+    pki: Path | None = None,
     baseline: bool = True,
     signal_effect: bool | None = None,
-) -> SimulationResult:
-    """Run the scenario with control (and, with ``baseline``, without); ``workers`` processes (default: cores).
-
-    ``signal_effect`` (default: the scenario's): also run with control but without the timeline's grid signals —
-    only when it holds some (tariff corrections are not grid signals here).
-    """
-    began = time.perf_counter()
+) -> ShardPlan:
+    """The shards and runs of ``scenario`` (see :func:`run_simulation`); ``flexcem sim prepare`` issues the
+    certificates of exactly these tasks' endpoints."""
     homes = draw_population(scenario)
     count = max(1, min(workers or os.cpu_count() or 1, len(homes)))
     shards = list(_shards(homes, count))
@@ -114,10 +143,32 @@ def run_simulation(
         + ([_NO_SIGNALS] if wanted and scenario.has_grid_signals else [])
     )
     tasks = [
-        ShardTask(scenario, part, index, controlled, bus, signals=signals)
+        ShardTask(scenario, part, index, controlled, bus, signals=signals, pki=pki)
         for controlled, signals in runs
         for index, part in enumerate(shards)
     ]
+    return ShardPlan(homes, count, runs, tasks)
+
+
+def run_simulation(
+    scenario: Scenario,
+    *,
+    workers: int | None = None,
+    bus: str | None = None,
+    pki: Path | None = None,
+    progress: ProgressBar | None = None,
+    baseline: bool = True,
+    signal_effect: bool | None = None,
+) -> SimulationResult:
+    """Run the scenario with control (and, with ``baseline``, without); ``workers`` processes (default: cores).
+
+    ``signal_effect`` (default: the scenario's): also run with control but without the timeline's grid signals —
+    only when it holds some (tariff corrections are not grid signals here). ``pki``: the PKI directory with the
+    endpoints' certificates, for an ``mqtts://`` bus (``flexcem sim prepare``).
+    """
+    began = time.perf_counter()
+    plan = plan_shards(scenario, workers=workers, bus=bus, pki=pki, baseline=baseline, signal_effect=signal_effect)
+    homes, count, runs, tasks = plan.homes, plan.workers, plan.runs, plan.tasks
     results: list[ShardResult] = []
     if count == 1 and progress is None:
         results = [run_shard(task) for task in tasks]
@@ -139,7 +190,8 @@ def run_simulation(
         drainer.start()
         try:
             with context.Pool(count, initializer=_init_worker, initargs=(updates,), maxtasksperchild=1) as pool:
-                results = list(pool.imap_unordered(_work, tasks))
+                for batch in plan.batches():
+                    results += pool.imap_unordered(_work, batch)
         finally:
             stop.set()
             drainer.join()

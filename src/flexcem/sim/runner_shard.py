@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from flexcem.bus import Endpoint, Link, MemoryBus
 from flexcem.bus.access import Role
-from flexcem.bus.mqtt import MqttBus
+from flexcem.bus.mqtt import ConnectRefused, MqttBus
+from flexcem.bus.pki import ClientCredentials, PkiError, certificates
 from flexcem.clock import SimulatedClock
 from flexcem.data.citylearn import CityLearnData
 from flexcem.grid import EmergencyProgram, EnergySavingProgram, GridRegistry, LoadManagementProgram, TariffProgram
@@ -50,7 +52,18 @@ from flexcem.sim.scenario_signals import (
     TrafficLightEvent,
 )
 
-__all__ = ["HomeSeries", "ShardResult", "ShardTask", "SignalOutcome", "run_shard"]
+__all__ = [
+    "EndpointConnectError",
+    "GridConnectError",
+    "HomeSeries",
+    "ShardResult",
+    "ShardTask",
+    "SignalOutcome",
+    "grid_identities",
+    "run_shard",
+    "shard_domain",
+    "shard_endpoints",
+]
 
 log = logging.getLogger("flexcem.sim")
 
@@ -76,6 +89,74 @@ class ShardTask:
     bus: str | None = None
     signals: bool = True
     """With control: whether the grid sends the timeline's signals (tariff corrections are sent either way)."""
+    pki: Path | None = None
+    """Over ``mqtts://``: the PKI directory holding every endpoint's client certificate (CN = endpoint id)."""
+
+
+def shard_domain(task: ShardTask) -> str:
+    """The SG CP domain of ``task``: ``sim-c0`` (control), ``sim-n0`` (no control), ``sim-u0`` (control
+    without the grid's signals), the number being the shard's."""
+    mode = ("c" if task.signals else "u") if task.controlled else "n"
+    return f"sim-{mode}{task.shard}"
+
+
+def grid_identities(domain: str) -> tuple[str, str]:
+    """The endpoint ids of the retailer and the DSO of shard ``domain`` (``sim-c0-retailer``, ``sim-c0-dso``):
+    one per domain, since the shards run at the same time and a certificate's CN can hold one connection only."""
+    return f"{domain}-retailer", f"{domain}-dso"
+
+
+def _homes(
+    task: ShardTask, domain: str, connect: Any, clock: Any, datasets: dict[str, CityLearnData] | None
+) -> list[SimHome]:
+    """The shard's homes (not yet connected), their endpoints connected by ``connect``. Without ``datasets`` (and
+    ``connect`` and ``clock`` ``None``) they only name their endpoints and must not be started."""
+    scenario = task.scenario
+    return [
+        SimHome(
+            spec=spec,
+            scenario=scenario,
+            data=datasets[spec.building] if datasets is not None else cast(CityLearnData, None),
+            connect=connect,
+            controlled=task.controlled,
+            grid_sources=tuple(f"{domain}/{name}" for name in grid_identities(domain)),
+            domain=domain,
+            clock=clock,
+            with_meter=task.controlled
+            and any(isinstance(e, LoadManagementEvent | EnergySavingEvent) for e in scenario.timeline),
+        )
+        for spec in task.homes
+    ]
+
+
+def shard_endpoints(task: ShardTask) -> list[tuple[str, Role]]:
+    """Every endpoint address the shard connects, with its role: the retailer and the DSO (controllers), then
+    each home's CEM (controller of the shard's domain) and its devices and meter (endpoints)."""
+    domain = shard_domain(task)
+    endpoints = [(f"{domain}/{name}", Role.CONTROLLER) for name in grid_identities(domain)]
+    for home in _homes(task, domain, None, None, None):
+        endpoints += [(home.address(name), role) for name, role in home.endpoint_names()]
+    return endpoints
+
+
+class EndpointConnectError(RuntimeError):
+    """An endpoint of a shard could not connect; names it. Picklable (it crosses from a worker process)."""
+
+    def __init__(self, message: str, address: str) -> None:
+        super().__init__(message)
+        self.address = address
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return type(self), (str(self), self.address)
+
+
+class GridConnectError(EndpointConnectError):
+    """The retailer or the DSO could not connect to the bus; names the endpoint and why."""
+
+    @classmethod
+    def of(cls, address: str, error: BaseException) -> GridConnectError:
+        """The error of grid endpoint ``address`` failing with ``error``."""
+        return cls(f"grid endpoint {address} could not connect: {error}", address)
 
 
 @dataclass
@@ -132,15 +213,23 @@ class ShardResult:
 
 
 class _Bus:
-    """The shard's bus: in-process, or an MQTT broker (``mqtt://HOST:PORT``)."""
+    """The shard's bus: in-process, or an MQTT broker (``mqtt://HOST:PORT``, or ``mqtts://HOST:PORT`` with every
+    endpoint connecting under its own client certificate from the PKI directory ``pki``)."""
 
-    def __init__(self, uri: str | None, domain: str, clock: SimulatedClock) -> None:
+    def __init__(self, uri: str | None, domain: str, clock: SimulatedClock, pki: Path | None = None) -> None:
         self.domain = domain
         self.memory = MemoryBus() if uri is None else None
+        self.pki = pki
+        self._credentials: dict[str, ClientCredentials] | None = None
+        if uri and uri.startswith("mqtts://"):
+            if pki is None:
+                raise ValueError(f"{uri}: mqtts:// needs the PKI directory with the endpoints' certificates (pki)")
+            self._credentials = _valid_credentials(pki)
         self.mqtt = (
             MqttBus(
                 uri,
                 clock=clock,
+                pki=pki,
                 session_expiry_s=0,
                 keepalive_s=60,
                 connect_timeout_s=60,
@@ -157,7 +246,26 @@ class _Bus:
         if self.memory is not None:
             return await self.memory.connect(address)
         assert self.mqtt is not None
-        return await self.mqtt.connect(address, role=role)
+        credentials = None
+        if self._credentials is not None:
+            credentials = self._credentials.get(name)
+            if credentials is None:
+                raise ConnectRefused(
+                    f"{address} has no valid certificate in {self.pki} "
+                    f"(make it with 'flexcem sim prepare SCENARIO.toml --pki {self.pki} --out DIR')"
+                )
+        return await self.mqtt.connect(address, role=role, credentials=credentials)
+
+
+def _valid_credentials(pki: Path) -> dict[str, ClientCredentials]:
+    """The certificate and key of every client identity of ``pki`` that holds a valid (unrevoked) certificate,
+    read from its index once (looking each endpoint up on its own reads the index once per connection)."""
+    try:
+        valid = {record.common_name for record in certificates(pki) if record.kind == "client" and not record.revoked}
+    except PkiError as error:
+        raise ValueError(f"--pki {pki}: {error}") from None
+    clients = pki / "clients"
+    return {name: ClientCredentials(pki / "ca.crt", clients / f"{name}.crt", clients / f"{name}.key") for name in valid}
 
 
 class _Grid:
@@ -181,8 +289,9 @@ class _Grid:
             for home in homes:
                 self.bus.memory.join(group, home.cem_address)
         recipients = group if self.bus.memory is not None else f"{self.bus.domain}/all"
+        retailer, dso = grid_identities(self.bus.domain)
         self.retailer = TariffProgram(
-            Endpoint(await self.bus.connect("retailer", Role.CONTROLLER), self.clock),
+            Endpoint(await self._connect(retailer), self.clock),
             self.prices,
             tariff_name="tou",
             currency=self.data.currency,
@@ -190,7 +299,7 @@ class _Grid:
             kind=TariffKind.TIME_OF_USE,
             recipients=recipients,
         )
-        self.dso_endpoint = Endpoint(await self.bus.connect("dso", Role.CONTROLLER), self.clock)
+        self.dso_endpoint = Endpoint(await self._connect(dso), self.clock)
         registry = GridRegistry(self.bus.domain)
         for home in homes:
             registry.add_customer(home.cem_address.split("/", 1)[1])
@@ -200,6 +309,12 @@ class _Grid:
         self.light = TrafficLightProgram(self.dso_endpoint, registry)
         await self.dso_endpoint.start()
         await self.retailer.start()
+
+    async def _connect(self, name: str) -> Link:
+        try:
+            return await self.bus.connect(name, Role.CONTROLLER)
+        except Exception as error:
+            raise GridConnectError.of(f"{self.bus.domain}/{name}", error) from error
 
     async def stop(self) -> None:
         await self.retailer.stop()
@@ -407,24 +522,9 @@ def run_shard(task: ShardTask, progress: Progress | None = None) -> ShardResult:
     datasets = load_buildings(scenario.data)
     data = datasets[scenario.data.buildings[0]]
     clock = SimulatedClock(period.start, settle_s=0.02 if task.bus else 0.0, stall_timeout_s=600.0)
-    mode = ("c" if task.signals else "u") if task.controlled else "n"
-    bus = _Bus(task.bus, f"sim-{mode}{task.shard}", clock)
+    bus = _Bus(task.bus, shard_domain(task), clock, task.pki)
     grid = _Grid(scenario, bus, clock, data)
-    homes = [
-        SimHome(
-            spec=spec,
-            scenario=scenario,
-            data=datasets[spec.building],
-            connect=bus.connect,
-            controlled=task.controlled,
-            grid_sources=(f"{bus.domain}/retailer", f"{bus.domain}/dso"),
-            domain=bus.domain,
-            clock=clock,
-            with_meter=task.controlled
-            and any(isinstance(e, LoadManagementEvent | EnergySavingEvent) for e in scenario.timeline),
-        )
-        for spec in task.homes
-    ]
+    homes = _homes(task, bus.domain, bus.connect, clock, datasets)
     label = ("control" if task.signals else "without signals") if task.controlled else "no control"
 
     async def tick() -> None:
