@@ -10,6 +10,7 @@ appliances start when the user activates them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 
 from flexcem.bus import Endpoint, Link
 from flexcem.bus.access import Role
@@ -55,7 +57,7 @@ from flexcem.sim.forecasts import DataForecasts
 from flexcem.sim.population import AirConditionerUnit, ApplianceRun, HomeSpec, data_set_point_c
 from flexcem.sim.scenario import SITE_TIMEZONE, Scenario
 
-__all__ = ["Connect", "HomeConnectError", "SimHome"]
+__all__ = ["Connect", "HomeConnectError", "SimHome", "runs_of_equal_power"]
 
 log = logging.getLogger("flexcem.sim")
 
@@ -256,7 +258,8 @@ class SimHome:
         )
 
     def metered(self, start: datetime, end: datetime) -> PowerSeries:
-        """The site's power as its smart meter measures it [W] (+ import, − export), on one-minute slots."""
+        """The site's power as its smart meter measures it [W] (+ import, − export), on one-minute slots; minutes
+        of equal power form one slot (the same energies and powers, a few slots instead of one per minute)."""
         step = timedelta(minutes=1)
         first = start.astimezone(UTC).replace(second=0, microsecond=0)
         count = max(1, -(-(end - first) // step))
@@ -269,12 +272,7 @@ class SimHome:
         power = data.base_load_w[hours].astype(np.float64)
         for log in logs:
             power += log.average_power(first, step, count)
-        # built without re-validation: UTC instants on a regular grid, computed here
-        slots = tuple(
-            PowerSlot.model_construct(start=first + k * step, duration=step, power_w=value)
-            for k, value in enumerate(power.tolist())
-        )
-        return PowerSeries.model_construct(slots=slots)
+        return runs_of_equal_power(first, step, power)
 
     async def start(self) -> None:
         """Connect (what :meth:`connect_all` has not) and switch everything on, one endpoint after another."""
@@ -424,3 +422,19 @@ class SimHome:
         for endpoint in self.own_endpoints:
             await endpoint.close()
         await asyncio.sleep(0)
+
+
+def runs_of_equal_power(first: datetime, step: timedelta, power_w: npt.NDArray[np.float64]) -> PowerSeries:
+    """The power ``power_w[k]`` [W] of the steps ``[first + k·step, first + (k+1)·step)`` as a series with one slot
+    per run of equal values (exactly equal: the same energies and powers as one slot per step).
+
+    ``first`` is a UTC instant and the values are computed by the caller: the slots are built without
+    re-validation.
+    """
+    edges = [0, *(np.flatnonzero(np.diff(power_w)) + 1).tolist(), len(power_w)]
+    values = power_w.tolist()
+    slots = tuple(
+        PowerSlot.model_construct(start=first + a * step, duration=(b - a) * step, power_w=values[a])
+        for a, b in itertools.pairwise(edges)
+    )
+    return PowerSeries.model_construct(slots=slots)
