@@ -1,5 +1,6 @@
 /* The household's dashboard: devices, today's plan against prices and PV, events, savings, and the buttons
- * a person clicks (commit the proposal, start now, postpone, change the objective). Talks only to /api. */
+ * a person clicks (commit the proposal, start now, postpone, change the objective, set an appliance's operating
+ * conditions). Talks only to /api. */
 (function () {
   "use strict";
 
@@ -7,6 +8,20 @@
   var REFRESH_MS = 5000;
   var state = {
     currency: "", proposalId: null, timer: null, token: null, objectiveChosen: false, devicesKey: null, now: null,
+    conditionsKey: null,
+  };
+  /* The kinds that take the household's operating conditions (JWG1110), with the settings each takes. */
+  var CONDITION_KINDS = {
+    water_heater: [
+      { name: "set_point_c", label: "Set point [°C]", type: "number" },
+      { name: "level_percent", label: "Level [%]", type: "number" },
+    ],
+    air_conditioner: [
+      { name: "on", label: "On", type: "checkbox" },
+      { name: "mode", label: "Mode", options: ["cool", "heat", "dry", "fan", "auto"] },
+      { name: "fan", label: "Wind", options: ["auto", "low", "medium", "high"] },
+      { name: "set_point_c", label: "Set point [°C]", type: "number" },
+    ],
   };
 
   function $(id) {
@@ -28,7 +43,9 @@
           var loc = (d.loc || []).filter(function (part) {
             return part !== "body" && part !== "path" && part !== "query";
           });
-          return (loc.length ? loc.join(".") + ": " : "") + d.msg;
+          var where = loc.join(".");
+          var msg = String(d.msg);
+          return where && msg.indexOf(where) !== 0 ? where + ": " + msg : msg; // the API may name it already
         })
         .join("; ");
     }
@@ -59,6 +76,7 @@
           if (!response.ok) {
             var error = new Error(errorText(data, response.status));
             error.status = response.status;
+            error.detail = data && Array.isArray(data.detail) ? data.detail : [];
             throw error;
           }
           return data;
@@ -191,6 +209,214 @@
     });
   }
 
+  /* ---- operating conditions (JWG1110): one form per water heater and air conditioner ---- */
+
+  function localInput(iso) {
+    if (!iso) return "";
+    var d = new Date(iso);
+    function two(n) {
+      return (n < 10 ? "0" : "") + n;
+    }
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + "T" +
+      two(d.getHours()) + ":" + two(d.getMinutes());
+  }
+
+  function conditionsText(kind, c) {
+    if (!c) return "none";
+    var s = c.settings;
+    var parts = kind === "water_heater"
+      ? [s.set_point_c + " °C", "level " + s.level_percent + " %"]
+      : [s.on ? "on" : "off", s.mode, "wind " + s.fan, s.set_point_c + " °C"];
+    if (c.desired_start) parts.push("start after " + clock(c.desired_start));
+    if (c.desired_finish) parts.push("finish by " + clock(c.desired_finish));
+    if (c.weekly_profile) parts.push("with a weekly profile");
+    return parts.join(", ");
+  }
+
+  function fillConditions(form, c) {
+    var s = c ? c.settings : {};
+    CONDITION_KINDS[form.dataset.kind].forEach(function (f) {
+      var input = form.elements[f.name];
+      if (f.type === "checkbox") input.checked = s[f.name] === undefined ? true : s[f.name];
+      else if (f.options) input.value = s[f.name] || f.options[0];
+      else input.value = s[f.name] === undefined ? "" : s[f.name];
+    });
+    form.elements.desired_start.value = localInput(c && c.desired_start);
+    form.elements.desired_finish.value = localInput(c && c.desired_finish);
+  }
+
+  function conditionsBody(form) {
+    var settings = {};
+    CONDITION_KINDS[form.dataset.kind].forEach(function (f) {
+      var input = form.elements[f.name];
+      if (f.type === "checkbox") settings[f.name] = input.checked;
+      else if (f.type === "number") {
+        if (input.value !== "") settings[f.name] = Number(input.value);
+      } else settings[f.name] = input.value;
+    });
+    var body = { settings: settings };
+    ["desired_start", "desired_finish"].forEach(function (name) {
+      var value = form.elements[name].value; // local time of the browser, sent with its offset (UTC)
+      if (value) body[name] = new Date(value).toISOString();
+    });
+    if (form.current && form.current.weekly_profile) body.weekly_profile = form.current.weekly_profile; // kept
+    return body;
+  }
+
+  function markField(form, detail) {
+    Array.prototype.forEach.call(form.elements, function (input) {
+      input.removeAttribute("aria-invalid");
+    });
+    (detail || []).forEach(function (d) {
+      var loc = (d.loc || []).map(String);
+      var name = loc[loc.length - 1];
+      var input = name && form.elements[name];
+      if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
+    });
+  }
+
+  function showConditions(form, current) {
+    form.current = current;
+    form.querySelector(".current").textContent = "Now: " + conditionsText(form.dataset.kind, current);
+    var key = JSON.stringify(current);
+    if (!form.dirty && key !== form.shownKey) fillConditions(form, current); // keep what the person is typing
+    form.shownKey = key;
+  }
+
+  function loadConditions(form) {
+    return api("GET", "/devices/" + encodeURIComponent(form.dataset.device) + "/conditions")
+      .catch(function (error) {
+        if (error.status === 404) return null; // none set
+        throw error;
+      })
+      .then(function (current) {
+        showConditions(form, current);
+      })
+      .catch(function (error) {
+        say(form.message.id, "cannot read the conditions: " + error.message, false);
+      });
+  }
+
+  function saveConditions(form, method, body, done) {
+    var deviceId = form.dataset.device;
+    return api(method, "/devices/" + encodeURIComponent(deviceId) + "/conditions", body)
+      .then(function (result) {
+        markField(form, []);
+        form.dirty = false;
+        form.shownKey = null;
+        showConditions(form, result);
+        say(form.message.id, done + ": the CEM plans again.", true);
+        return refresh();
+      })
+      .catch(function (error) {
+        markField(form, error.detail);
+        say(form.message.id, "Not saved: " + error.message, false);
+      });
+  }
+
+  function conditionsForm(d, index) {
+    var form = document.createElement("form");
+    form.className = "conditions";
+    form.noValidate = true; // the CEM judges the values and names the field it refuses
+    form.dataset.device = d.device_id;
+    form.dataset.kind = d.kind;
+    var title = document.createElement("h3");
+    title.textContent = d.device_id + " (" + d.kind.replace(/_/g, " ") + ")";
+    form.appendChild(title);
+    var current = document.createElement("p");
+    current.className = "current";
+    current.textContent = "Now: –";
+    form.appendChild(current);
+
+    function field(row, name, label, input) {
+      input.name = name;
+      input.id = "conditions-" + index + "-" + name;
+      var l = document.createElement("label");
+      l.htmlFor = input.id;
+      l.textContent = label;
+      row.appendChild(l);
+      row.appendChild(input);
+    }
+
+    var settingsRow = document.createElement("div");
+    settingsRow.className = "row";
+    CONDITION_KINDS[d.kind].forEach(function (f) {
+      var input;
+      if (f.options) {
+        input = document.createElement("select");
+        f.options.forEach(function (o) {
+          var option = document.createElement("option");
+          option.value = o;
+          option.textContent = o;
+          input.appendChild(option);
+        });
+      } else {
+        input = document.createElement("input");
+        input.type = f.type;
+        if (f.type === "number") input.step = "any";
+      }
+      field(settingsRow, f.name, f.label, input);
+    });
+    form.appendChild(settingsRow);
+    var timesRow = document.createElement("div");
+    timesRow.className = "row";
+    [["desired_start", "Start after"], ["desired_finish", "Finish by"]].forEach(function (t) {
+      var input = document.createElement("input");
+      input.type = "datetime-local";
+      field(timesRow, t[0], t[1], input);
+    });
+    form.appendChild(timesRow);
+    var buttons = document.createElement("div");
+    buttons.className = "row";
+    var save = document.createElement("button");
+    save.type = "submit";
+    save.className = "primary";
+    save.textContent = "Save conditions";
+    buttons.appendChild(save);
+    buttons.appendChild(
+      button("Clear conditions", function () {
+        return saveConditions(form, "DELETE", undefined, "Conditions of " + d.device_id + " cleared");
+      })
+    );
+    form.appendChild(buttons);
+    form.message = document.createElement("p");
+    form.message.id = "conditions-" + index + "-message";
+    form.message.className = "message";
+    form.message.setAttribute("role", "status");
+    form.appendChild(form.message);
+
+    form.addEventListener("input", function () {
+      form.dirty = true;
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      save.disabled = true;
+      saveConditions(form, "PUT", conditionsBody(form), "Conditions of " + d.device_id + " saved").finally(
+        function () {
+          save.disabled = false;
+        }
+      );
+    });
+    return form;
+  }
+
+  function renderConditions(devices) {
+    var appliances = devices.filter(function (d) {
+      return CONDITION_KINDS.hasOwnProperty(d.kind);
+    });
+    var key = JSON.stringify(appliances.map(function (d) { return [d.device_id, d.kind]; }));
+    var box = $("conditions");
+    if (key !== state.conditionsKey) {
+      state.conditionsKey = key; // built once per set of appliances: typing survives the refreshes
+      box.textContent = "";
+      appliances.forEach(function (d, i) {
+        box.appendChild(conditionsForm(d, i));
+      });
+      $("conditions-empty").hidden = appliances.length > 0;
+    }
+    return Promise.all(Array.prototype.map.call(box.querySelectorAll("form.conditions"), loadConditions));
+  }
+
   function slotSeries(starts, values) {
     return starts.map(function (s, i) {
       return [s, values[i]];
@@ -305,6 +531,7 @@
         state.currency = summary.currency || "";
         renderCost(all[4]);
         renderDevices(all[1]);
+        renderConditions(all[1]);
         renderProposal(all[2]);
         renderPlan(all[3]);
         renderEvents(all[5]);
