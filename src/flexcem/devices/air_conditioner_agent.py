@@ -21,13 +21,13 @@ plan starts from the temperature it assumes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flexcem.bus import Endpoint
 from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.air_conditioner import DEFAULT_AIR_CONDITIONER, FAN_POWER_W, AirConditionerModel
-from flexcem.devices.home_agent import HomeDeviceAgent
+from flexcem.devices.lazy_step_agent import LazyStepAgent
 from flexcem.devices.room import DEFAULT_ROOM, Room, room_gains_w
 from flexcem.model import (
     AirConditionerLog,
@@ -60,7 +60,7 @@ class _Step:
     gains_w: float
 
 
-class AirConditionerAgent(HomeDeviceAgent):
+class AirConditionerAgent(LazyStepAgent[_Step]):
     """A split air conditioner and its room on the bus."""
 
     kind = DeviceKind.AIR_CONDITIONER
@@ -78,7 +78,6 @@ class AirConditionerAgent(HomeDeviceAgent):
         self.model = model or AirConditionerModel(DEFAULT_AIR_CONDITIONER, Room(DEFAULT_ROOM, 26.0))
         self.gains_w = room_gains_w(data, self.model.room.parameters)
         self.last_power_w = 0.0
-        self._under_way: _Step | None = None
         endpoint.on(AirConditionerSettings, self._on_settings)
 
     def settings(self) -> AirConditionerSettings:
@@ -171,34 +170,8 @@ class AirConditionerAgent(HomeDeviceAgent):
         self._choose_again()
         return None
 
-    def _before_control_change(self) -> None:
-        self._catch_up(self.clock.now())
-
-    def _after_control_change(self) -> None:
-        self._choose_again()
-
-    def _catch_up(self, now: datetime) -> None:
-        """Advance the room along the step under way up to ``now`` (at most to the step's end)."""
-        step = self._under_way
-        if step is None or now <= step.start:
-            return
-        until = min(now, step.end)
-        dt_h = (until - step.start).total_seconds() / 3600.0
+    def _step_physics(self, step: _Step, dt_h: float) -> None:
         self.model.step(step.power_w, outdoor_c=step.outdoor_c, gains_w=step.gains_w, dt_h=dt_h)
-        step.start = until
-        if until >= step.end:
-            self._under_way = None
-
-    def _choose_again(self) -> None:
-        """After a change mid-step (the room caught up to now): the rest of the step at the power chosen now."""
-        step, now = self._under_way, self.clock.now()
-        if step is None or not step.start == now < step.end:
-            return
-        self.power.set(now, self._begin(now, step.end))
-
-    def _advance(self, now: datetime, dt_h: float) -> float:
-        self._catch_up(now)
-        return self._begin(now, now + timedelta(seconds=round(dt_h * 3600.0, 6)))
 
     def _begin(self, now: datetime, end: datetime) -> float:
         """Choose the compressor power from ``now`` to ``end`` from the room now; the electric power drawn [W]."""

@@ -33,14 +33,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
 from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.heat_pump import DEFAULT_HEAT_PUMP, DEFAULT_HEAT_PUMP_TANK, HeatPumpModel
-from flexcem.devices.home_agent import HomeDeviceAgent
 from flexcem.devices.hot_water import HotWaterTank
+from flexcem.devices.lazy_step_agent import LazyStepAgent
 from flexcem.devices.room import DEFAULT_ROOM, room_gains_w
 from flexcem.model import (
     Circuit,
@@ -80,7 +80,7 @@ class _Step:
     gains_w: float
 
 
-class HeatPumpAgent(HomeDeviceAgent):
+class HeatPumpAgent(LazyStepAgent[_Step]):
     """An air-to-water heat pump with its tank (and optionally a room) on the bus."""
 
     kind = DeviceKind.HEAT_PUMP
@@ -101,7 +101,6 @@ class HeatPumpAgent(HomeDeviceAgent):
         self.enabled = True
         self.boost_until: datetime | None = None
         self.last_power_w = 0.0
-        self._under_way: _Step | None = None
         endpoint.on(HotWaterRequest, self._on_hot_water_request)
 
     def capabilities(self) -> DeviceCapabilities:
@@ -234,19 +233,7 @@ class HeatPumpAgent(HomeDeviceAgent):
                 candidates.append(slot.end)
         return min(candidates)
 
-    def _before_control_change(self) -> None:
-        self._catch_up(self.clock.now())
-
-    def _after_control_change(self) -> None:
-        self._choose_again()
-
-    def _catch_up(self, now: datetime) -> None:
-        """Advance the tank and room along the step under way up to ``now`` (at most to the step's end)."""
-        step = self._under_way
-        if step is None or now <= step.start:
-            return
-        until = min(now, step.end)
-        dt_h = (until - step.start).total_seconds() / 3600.0
+    def _step_physics(self, step: _Step, dt_h: float) -> None:
         self.model.step(
             step.hot_water_w,
             step.space_w,
@@ -255,20 +242,6 @@ class HeatPumpAgent(HomeDeviceAgent):
             gains_w=step.gains_w,
             dt_h=dt_h,
         )
-        step.start = until
-        if until >= step.end:
-            self._under_way = None
-
-    def _choose_again(self) -> None:
-        """After a change mid-step (the state caught up to now): the rest of the step at the powers chosen now."""
-        step, now = self._under_way, self.clock.now()
-        if step is None or not step.start == now < step.end:
-            return
-        self.power.set(now, self._begin(now, step.end))
-
-    def _advance(self, now: datetime, dt_h: float) -> float:
-        self._catch_up(now)
-        return self._begin(now, now + timedelta(seconds=round(dt_h * 3600.0, 6)))
 
     def _begin(self, now: datetime, end: datetime) -> float:
         """Choose the circuits' powers from ``now`` to ``end`` from the tank and room now; the power drawn [W]."""
