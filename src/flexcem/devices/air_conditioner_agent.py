@@ -148,18 +148,6 @@ class AirConditionerAgent(LazyStepAgent[_Step]):
         self._choose_again()
         return self._result("AirConditionerSettings", None)
 
-    async def _on_schedule(self, schedule: PowerSetpointSchedule, envelope: Envelope) -> SettingResult:
-        self._catch_up(self.clock.now())
-        result = await super()._on_schedule(schedule, envelope)
-        self._choose_again()
-        return result
-
-    async def _on_profile(self, profile: TemperatureProfile, envelope: Envelope) -> SettingResult:
-        self._catch_up(self.clock.now())
-        result = await super()._on_profile(profile, envelope)
-        self._choose_again()
-        return result
-
     def _apply_command(self, command: SimpleCommand) -> str | None:
         if command.command not in {CommandKind.ON, CommandKind.OFF}:
             return f"{command.command.value} is not supported by an air conditioner"

@@ -168,18 +168,6 @@ class HeatPumpAgent(LazyStepAgent[_Step]):
             return "the hot-water temperature is the tank's own (give a hot_water schedule or a HotWaterRequest)"
         return None
 
-    async def _on_schedule(self, schedule: PowerSetpointSchedule, envelope: Envelope) -> SettingResult:
-        self._catch_up(self.clock.now())
-        result = await super()._on_schedule(schedule, envelope)
-        self._choose_again()
-        return result
-
-    async def _on_profile(self, profile: TemperatureProfile, envelope: Envelope) -> SettingResult:
-        self._catch_up(self.clock.now())
-        result = await super()._on_profile(profile, envelope)
-        self._choose_again()
-        return result
-
     def _apply_command(self, command: SimpleCommand) -> str | None:
         def boost() -> None:
             self.model.boost = True

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from flexcem.devices.home_agent import HomeDeviceAgent
+from flexcem.model import Envelope, PowerSetpointSchedule, SettingResult, TemperatureProfile
 
 __all__ = ["LazyStepAgent", "StepUnderWay"]
 
@@ -63,6 +64,20 @@ class LazyStepAgent(HomeDeviceAgent, Generic[StepT]):
     def _advance(self, now: datetime, dt_h: float) -> float:
         self._catch_up(now)
         return self._begin(now, now + timedelta(seconds=round(dt_h * 3600.0, 6)))
+
+    async def _on_schedule(self, schedule: PowerSetpointSchedule, envelope: Envelope) -> SettingResult:
+        """A schedule applies from the moment it arrives: the state catches up first, the step is chosen again."""
+        self._catch_up(self.clock.now())
+        result = await super()._on_schedule(schedule, envelope)
+        self._choose_again()
+        return result
+
+    async def _on_profile(self, profile: TemperatureProfile, envelope: Envelope) -> SettingResult:
+        """A temperature profile applies from the moment it arrives, as a schedule does."""
+        self._catch_up(self.clock.now())
+        result = await super()._on_profile(profile, envelope)
+        self._choose_again()
+        return result
 
     def _before_control_change(self) -> None:
         self._catch_up(self.clock.now())
