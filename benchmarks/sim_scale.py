@@ -6,7 +6,9 @@ side of each shard publishes the day-ahead tariff (noon), a critical-peak correc
 light (16:00–22:00) and a load-management request (sent 18:00 for 20:00–22:00): each makes every CEM re-plan.
 Measured per size (each in a fresh process): the wall time of the controlled run (sharded over ``--workers``
 processes, in-process bus), the wall time of the run without control, the number of plans and messages, and
-the peak resident memory of the main process and of the largest worker (``ru_maxrss``). ``--profile N`` runs
+the peak resident memory of the main process and of the largest worker (``ru_maxrss``), and where the CPU went:
+each shard's CPU time and the CEMs' planning time in it (``planning_share_of_cpu``: building, solving and
+reading the plans that the timeline and the devices ask for). ``--profile N`` runs
 one shard of N homes in-process under cProfile and stores the top functions (where the time goes).
 
 Usage: ``python benchmarks/sim_scale.py [--sizes 10 100 1000] [--workers 2] [--profile 40] [--bus mqtt://…]``;
@@ -109,6 +111,7 @@ def measure(homes: int, workers: int, bus: str | None) -> dict[str, Any]:
         full = run_simulation(s, workers=workers, bus=bus, baseline=True, signal_effect=False)
         both_s = round(time.perf_counter() - began, 2)
     plans = sum(h.plans for h in controlled.controlled)
+    planning_s = sum(h.planning_cpu_s for h in controlled.controlled)
     return {
         "homes": homes,
         "slots": s.period.slot_count,
@@ -116,6 +119,9 @@ def measure(homes: int, workers: int, bus: str | None) -> dict[str, Any]:
         "bus": controlled.bus,
         "control_wall_s": round(control_s, 2),
         "control_shard_wall_s": [round(x, 2) for x in controlled.shard_wall_s["control"]],
+        "control_shard_cpu_s": [round(x, 2) for x in controlled.shard_cpu_s["control"]],
+        "planning_cpu_s": round(planning_s, 2),
+        "planning_share_of_cpu": round(planning_s / max(sum(controlled.shard_cpu_s["control"]), 1e-9), 3),
         "control_and_no_control_wall_s": both_s,
         "plans": plans,
         "plans_per_home": round(plans / homes, 2),

@@ -37,6 +37,11 @@ def test_sim_run_writes_the_report_and_prints_the_normalised_kpis(
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["homes"] == 2 and summary["workers"] == 2 and summary["slots"] == 24
     assert (out / "report.html").exists() and len(list((out / "homes").glob("*.csv"))) == 2
+    # where the CPU went: each shard's, and the CEMs' planning inside it (the dishwashers' offers are planned)
+    for run in ("control", "no_control"):
+        assert len(summary["shard_cpu_s"][run]) == 2 and all(cpu > 0 for cpu in summary["shard_cpu_s"][run])
+    assert 0 < summary["planning_cpu_s"]["control"] < sum(summary["shard_cpu_s"]["control"])
+    assert summary["planning_cpu_s"]["no_control"] == 0.0
 
 
 def test_a_bad_scenario_is_refused_with_file_line_and_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

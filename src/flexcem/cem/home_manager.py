@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported, UnexpectedReply
@@ -135,6 +136,7 @@ class HomeManager:
                     f"draws of {settings.home.default_hot_water_draw_w} W and room gains of "
                     f"{settings.home.default_room_gains_w} W throughout"
                 )
+        began = time.thread_time()
         result = plan_home(
             now=now,
             jobs=[job for job in cem.jobs.movable() if job.offer.latest_end > now],
@@ -151,6 +153,7 @@ class HomeManager:
             tag=f"p{cem.plans_made + 1}",
             reductions=cem.reductions,
         )
+        cem.planning_cpu_s += time.thread_time() - began
         self.last = result
         plan = result.plan
         cem.adopt(plan)

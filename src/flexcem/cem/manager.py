@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,6 +105,8 @@ class CustomerEnergyManager:
         self.plan: Plan | None = None
         self.proposal: PlanProposal | None = None
         self.plans_made = 0
+        self.planning_cpu_s = 0.0
+        """CPU time this CEM spent computing plans [s] (building the problem, solving it, reading the plan)."""
         self.plan_history: deque[tuple[datetime, Plan]] = deque(maxlen=PLAN_HISTORY)
         """The latest plans with the instant each was adopted (to compare what was planned with what ran)."""
         self.base_load_forecast: PowerSeries | None = None
@@ -396,6 +399,7 @@ class CustomerEnergyManager:
         if not self.prices.profiles:
             self.note("no tariff yet: jobs wait for one (devices start on their own by their latest start)")
             return None
+        began = time.thread_time()
         problem, placed = build_problem(
             now=now,
             jobs=movable,
@@ -408,8 +412,10 @@ class CustomerEnergyManager:
             export_limits=self.reductions.limits(now, PowerFlow.EXPORT),
         )
         if not placed:
+            self.planning_cpu_s += time.thread_time() - began
             return None
         plan = solve(problem, time_limit_s=self.settings.planner_time_limit_s)
+        self.planning_cpu_s += time.thread_time() - began
         self.adopt(plan)
         why = "; ".join(dict.fromkeys(reasons or ["request"]))
         self.note(

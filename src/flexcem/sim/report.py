@@ -73,6 +73,10 @@ def summary(result: SimulationResult, kpis: dict[str, Any]) -> dict[str, Any]:
         "kpis": kpis,
         "wall_s": result.wall_s,
         "shard_wall_s": result.shard_wall_s,
+        "shard_cpu_s": result.shard_cpu_s,
+        "planning_cpu_s": {
+            name: sum(home.planning_cpu_s for home in homes) for name, homes in _runs(result).items() if homes
+        },
         "bus_messages": result.bus_messages,
         "workers": result.workers,
         "bus": result.bus,

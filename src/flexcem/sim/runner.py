@@ -65,6 +65,8 @@ class SimulationResult:
     workers: int
     bus: str
     without_signals: list[HomeSeries] = field(default_factory=list)
+    shard_cpu_s: dict[str, list[float]] = field(default_factory=dict)
+    """CPU time of each shard [s], per run (the wall time less what the shard waited for)."""
 
 
 _CONTROL, _NO_CONTROL, _NO_SIGNALS = (True, True), (False, True), (True, False)
@@ -219,6 +221,7 @@ def run_simulation(
         currency=data.currency,
         wall_s=time.perf_counter() - began,
         shard_wall_s={_RUN_NAMES[run]: [r.wall_s for r in results if _run_of(r) == run] for run in runs},
+        shard_cpu_s={_RUN_NAMES[run]: [r.cpu_s for r in results if _run_of(r) == run] for run in runs},
         bus_messages={_RUN_NAMES[run]: sum(r.bus_messages for r in results if _run_of(r) == run) for run in runs},
         workers=count,
         bus=bus or "memory",

@@ -178,6 +178,8 @@ class HomeSeries:
     messages_received: int
     plans: int
     notes: list[str] = field(default_factory=list)
+    planning_cpu_s: float = 0.0
+    """CPU time its CEM spent computing plans [s]."""
     ac_w: list[float] = field(default_factory=list)
     room_c: list[float] = field(default_factory=list)
     """Room temperature every ``room_step_minutes`` from the period's start (the air conditioner's log) [°C]."""
@@ -210,6 +212,8 @@ class ShardResult:
     wall_s: float
     bus_messages: int
     with_signals: bool = True
+    cpu_s: float = 0.0
+    """CPU time of the shard's thread [s] (the simulation's components and its bus; a broker's is not counted)."""
 
 
 class _Bus:
@@ -458,6 +462,7 @@ def _series(home: SimHome, start: datetime, slot: timedelta, count: int) -> Home
         messages_received=sum(e.statistics.received for e in home.endpoints),
         plans=home.cem.plans_made if home.cem is not None else 0,
         notes=home.notes,
+        planning_cpu_s=home.cem.planning_cpu_s if home.cem is not None else 0.0,
         ac_w=ac,
         room_c=_room_samples(home, start, count * slot),
         room_band_c=home.room_band_c,
@@ -516,7 +521,7 @@ def run_shard(task: ShardTask, progress: Progress | None = None) -> ShardResult:
     """Simulate the shard's homes over the scenario's period."""
     for name in ("flexcem", "flexcem.bus", "flexcem.devices", "flexcem.cem", "flexcem.grid", "flexcem.sim"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    began = wall.perf_counter()
+    began, began_cpu = wall.perf_counter(), wall.thread_time()
     scenario = task.scenario
     period = scenario.period
     datasets = load_buildings(scenario.data)
@@ -582,4 +587,5 @@ def run_shard(task: ShardTask, progress: Progress | None = None) -> ShardResult:
         wall_s=wall.perf_counter() - began,
         bus_messages=bus.memory.statistics.sent if bus.memory is not None else sum(h.messages_sent for h in series),
         with_signals=task.signals,
+        cpu_s=wall.thread_time() - began_cpu,
     )
