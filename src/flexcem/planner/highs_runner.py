@@ -9,20 +9,35 @@ and adds the bound row of the level above to both. :meth:`HighsRunner.run` then
 3. else dives: fixes the most decided fractional choice (the model's :class:`Rounding`), re-solves the
    relaxation, and again until the choices are integral; rounds what is left, fixes the discrete columns,
    re-solves the LP for the continuous ones (switching semi-continuous columns below their minimum on or
-   off) and gets a feasible ``U``; failing that (or the gap), solves the MILP with the discrete columns
-   fixed, which leaves only the semi-continuous ones; when ``U − L ≤ mip_rel_gap·|U|`` that plan is optimal
-   within the gap;
+   off, :meth:`HighsRunner._switch`) and gets a feasible ``U``; failing that (or the gap), solves the MILP
+   with the discrete columns fixed, which leaves only the semi-continuous ones; when
+   ``U − L ≤ mip_rel_gap·|U|`` that plan is optimal within the gap;
 4. else, for a model with discrete columns and a rounded plan, runs its own best-first branch and bound on the
    LP instance from that plan (:meth:`HighsRunner._branch_and_bound`): each node's LP is warm-started from the
    basis HiGHS kept, the lowest bound of the open nodes bounds the MILP, and at most :data:`_NODES` LPs are
    solved. On the simulation's flexible starts it proved the gap within 5–72 LPs, 2–5 times faster than
-   HiGHS's MILP (whose presolve, cuts and heuristics dominate on these small models);
+   HiGHS's MILP (whose presolve, cuts and heuristics dominate on these small models). A model without
+   discrete columns (only semi-continuous ones, e.g. a charger with a minimum current) is branched on only
+   when its rounded plan is within :data:`_SEMI_GAPS` gaps of ``L``, and for at most :data:`_SEMI_NODES`
+   LPs (below);
 5. else runs the MILP, and keeps the best plan found so far if HiGHS finds nothing better in time.
 
-Steps 1–4 take LP solves only. A model without discrete columns (only semi-continuous ones, e.g. a charger
-with a minimum current) skips the MILP of step 3 (with nothing to fix it would be the MILP of step 5, solved
-twice) and step 4: the relaxation of a charger's minimum is weak, and branching on it needed more LPs than
-HiGHS's MILP (with its cuts) took time.
+Steps 1–4 take LP solves only. A model without discrete columns skips the MILP of step 3 (with nothing to
+fix it would be the MILP of step 5, solved twice).
+
+Semi-continuous columns (figures of a 40-home shard of the simulation, :mod:`benchmarks.planner_replay`: 16 of
+316 plans reached HiGHS's MILP, 5 % of the plans for a third of the solve CPU, ~110 ms each; all but two were
+an EV charger with a 4.14 kW minimum, a battery, a heat pump and PV, with no discrete column). Switching a
+charger's share below its minimum off used to move it to the next-cheapest idle slot, below its minimum again,
+round after round until the repair gave up; so each repair round also tries its options with the idle
+semi-continuous columns kept at 0 (the share moves to the slots already charging), keeps the best valid plan
+of any option and stops once one is within the gap. That settled 5 of the 16 plans by rounding (their
+relaxation was within the gap) and gave the others a plan as good as HiGHS's. Their relaxations are weak
+otherwise (1e-4 to 2e-3 below the optimum: the relaxation charges PV surplus in slivers below the minimum),
+and branching on them without HiGHS's cuts proved the gap in 7–21 LPs when the rounded plan was within
+6 gaps of the bound (3 plans) and not in 100 LPs when it was 8 gaps or more away: those still go to the MILP.
+Over the shard the plans' CPU fell from 5.13 s to 4.39–4.59 s (two runs; 8 MILPs instead of 16); 38 plans'
+costs moved, by at most 4e-5 currency units (6 lower, 1 higher), within the gap.
 
 HiGHS runs on one thread (option ``threads``): these models are small, and on a machine whose cores are busy
 with other homes a second HiGHS thread costs more CPU than it saves time. HiGHS's thread pool is global to the
@@ -63,6 +78,12 @@ _REPAIRS = 8
 _NODES = 80
 """Most LPs of the runner's own branch and bound (step 4) before the MILP decides (the simulation's flexible
 starts needed at most 72)."""
+_SEMI_NODES = 25
+"""Most LPs of the runner's own branch and bound on a model whose only non-continuous columns are
+semi-continuous (see the module docstring)."""
+_SEMI_GAPS = 6.0
+"""Such a model is branched on only when its rounded plan is within this many MIP gaps of the relaxation's
+bound (see the module docstring)."""
 _TIE = 1e-6
 """Relative difference under which two roundings count as equally good (far below the MIP gap)."""
 
@@ -132,6 +153,13 @@ def _run(highs: highspy.Highs) -> None:
         highs.run()
 
 
+def _within_gap_of(bound: float, gap: float) -> float:
+    """The highest objective value ``v`` with ``v − bound ≤ max(gap·|v|, _ABS_GAP)`` (a little lower when
+    ``bound`` is positive: ``bound + gap·bound``)."""
+    room = gap * abs(bound) if bound >= 0.0 else gap * abs(bound) / (1.0 + gap)
+    return bound + max(room, _ABS_GAP)
+
+
 def remaining(deadline: float) -> float:
     """Seconds left until ``deadline`` (a :func:`time.perf_counter` value)."""
     return deadline - time.perf_counter()
@@ -153,6 +181,7 @@ class HighsRunner:
         self.semi = np.zeros(0, dtype=np.int64)
         self.lower = np.zeros(0)
         self.upper = np.zeros(0)
+        self._bound = -np.inf  # the relaxation's optimum of the level being solved
 
     def load(self, lp: highspy.HighsLp, kinds: npt.NDArray[np.int8]) -> None:
         """Pass the model (with the :class:`ColumnKind` of every column) to both instances, once."""
@@ -228,8 +257,9 @@ class HighsRunner:
                 return quick
             if rounded is not None:
                 start = rounded
-            if rounded is not None and self.discrete.size:
-                searched = self._branch_and_bound(rounded, mip_rel_gap, deadline)
+            if rounded is not None and (self.discrete.size or self._close(rounded, mip_rel_gap)):
+                nodes = _NODES if self.discrete.size else _SEMI_NODES
+                searched = self._branch_and_bound(rounded, mip_rel_gap, deadline, nodes)
                 if searched is not None:
                     return searched
         return self._solve_mip(remaining(deadline), mip_rel_gap, start)
@@ -251,53 +281,87 @@ class HighsRunner:
         result: IntArray = self.semi[low]
         return result
 
-    def _switch(self, low: IntArray, x: FloatArray, deadline: float) -> FloatArray | None:
+    def _switch(
+        self, low: IntArray, x: FloatArray, deadline: float, decided: IntArray
+    ) -> tuple[FloatArray | None, IntArray, FloatArray | None]:
         """Decide semi-continuous columns that sit between 0 and their minimum, all at once.
 
         Options: all on (at least the minimum; the others make room), those at half their minimum or more
-        on and the rest off, or all off (their share moves to where it can reach the minimum); the
-        objective picks, the first on a tie. The decisions stay for the later rounds.
+        on and the rest off, the one nearest its minimum on and the rest off, all off (their share moves to
+        where it can reach the minimum); and each of these with the undecided semi-continuous columns that
+        are 0 kept at 0 (the share moves only to the columns already running). The objective picks, the
+        first on a tie; the decisions stay for the later rounds.
+
+        Returns the LP solution of the chosen option (None when none is feasible), the columns whose bounds it
+        set, and the best option's solution that has no column below its minimum (a plan, even when the
+        objective picked another option), or None.
         """
-        on_half = x[low] >= 0.5 * self.lower[low]
+        share = x[low] / self.lower[low]
+        on_half = share >= 0.5
+        largest = np.arange(low.size) == int(np.argmax(share))
+        at_zero = self.semi[x[self.semi] <= _INTEGRAL]
+        at_zero = at_zero[~np.isin(at_zero, decided)]
         # All on first: on a tie, on ends the search, while off only moves the share to another slot.
-        options = [np.ones(low.size, dtype=bool), on_half, np.zeros(low.size, dtype=bool)]
-        results: list[tuple[float, FloatArray, npt.NDArray[np.bool_]]] = []
+        masks = [np.ones(low.size, dtype=bool), on_half, largest, np.zeros(low.size, dtype=bool)]
+        options = [(on, False) for on in masks] + [(on, True) for on in masks]
+        results: list[tuple[float, FloatArray, npt.NDArray[np.bool_], bool]] = []
+        valid: FloatArray | None = None
         tried: set[bytes] = set()
-        for on in options:
-            if on.tobytes() in tried:
-                continue
-            tried.add(on.tobytes())
-            self._set_lp_bounds(low, np.where(on, self.lower[low], 0.0), np.where(on, self.upper[low], 0.0))
+        valid_masks: set[bytes] = set()
+        for on, freeze in options:
+            key = on.tobytes() + bytes([freeze])
+            if key in tried or (freeze and (not at_zero.size or on.tobytes() in valid_masks)):
+                continue  # keeping zeros at 0 only restricts an option that is already valid
+            tried.add(key)
+            self._decide(low, on, at_zero if freeze else None)
             candidate = self._solve_lp(remaining(deadline))
-            if candidate is not None:
-                results.append((self.value(candidate), candidate, on))
+            if freeze:
+                self._set_lp_bounds(at_zero, np.zeros(at_zero.size), self.upper[at_zero])
+            if candidate is None:
+                continue
+            value = self.value(candidate)
+            results.append((value, candidate, on, freeze))
+            if not self._below_minimum(candidate).size:
+                valid_masks.add(on.tobytes())
+                if valid is None or value < self.value(valid):
+                    valid = candidate
         if not results:
-            return None
-        least = min(value for value, _, _ in results)
-        best = next(item for item in results if item[0] <= least + _TIE * max(1.0, abs(least)))
-        on = best[2]
+            return None, low, None
+        least = min(item[0] for item in results)
+        _, chosen, on, freeze = next(item for item in results if item[0] <= least + _TIE * max(1.0, abs(least)))
+        self._decide(low, on, at_zero if freeze else None)
+        return chosen, np.concatenate([low, at_zero]) if freeze else low, valid
+
+    def _decide(self, low: IntArray, on: npt.NDArray[np.bool_], zero: IntArray | None) -> None:
+        """Set the LP bounds of ``low``: at least the minimum where ``on``, 0 elsewhere; ``zero`` at 0."""
         self._set_lp_bounds(low, np.where(on, self.lower[low], 0.0), np.where(on, self.upper[low], 0.0))
-        return best[1]
+        if zero is not None:
+            self._set_lp_bounds(zero, np.zeros(zero.size), np.zeros(zero.size))
 
     def _relaxation_first(
         self, time_limit_s: float, gap: float, rounding: Rounding
     ) -> tuple[RunResult | None, FloatArray | None]:
         """Steps 1–3 of the module docstring: a result within the gap, or None and the best plan found."""
         deadline = time.perf_counter() + time_limit_s
+        self._bound = -np.inf
         relaxed = self._solve_lp(time_limit_s)
         if relaxed is None:
             return None, None
-        bound = self.value(relaxed)
+        bound = self._bound = self.value(relaxed)
         if rounding.is_integral(relaxed) and not self._below_minimum(relaxed).size:
             return RunResult(x=relaxed, optimal=True, time_limited=False, mip_gap=0.0, method="relaxation"), None
         fixed = self._dive(relaxed, rounding, deadline)
         if fixed is None:
             return None, None
         best: FloatArray | None = None
+        target = _within_gap_of(bound, gap)
         for method in ("rounding", "fixed_mip"):
             if method == "fixed_mip" and not (self.semi.size and self.discrete.size):
                 break  # nothing left to decide, or nothing fixed: the MILP itself (step 4)
-            x = self._complete(fixed, deadline) if method == "rounding" else self._fixed_mip(fixed, deadline, gap)
+            if method == "rounding":
+                x = self._complete(fixed, deadline, target)
+            else:
+                x = self._fixed_mip(fixed, deadline, gap)
             if x is None:
                 continue
             x[self.discrete] = fixed
@@ -330,9 +394,15 @@ class HighsRunner:
         finally:
             self._set_lp_bounds(self.discrete, self.lower[self.discrete], self.upper[self.discrete])
 
-    def _complete(self, fixed: FloatArray, deadline: float) -> FloatArray | None:
-        """The LP with the discrete columns fixed, semi-continuous columns switched on or off until valid."""
+    def _complete(self, fixed: FloatArray, deadline: float, target: float) -> FloatArray | None:
+        """The LP with the discrete columns fixed, semi-continuous columns switched on or off until valid.
+
+        Every round's options that leave no column below its minimum are plans: the best is kept, and
+        returned at once when its objective value is at most ``target`` (within the gap of the bound), or when
+        the rounds end without a valid LP solution.
+        """
         repaired: list[IntArray] = []
+        best: FloatArray | None = None
         self._set_lp_bounds(self.discrete, fixed, fixed)
         try:
             x = self._solve_lp(remaining(deadline))
@@ -342,11 +412,17 @@ class HighsRunner:
                 low = self._below_minimum(x)
                 if not low.size:
                     break
-                repaired.append(low)
-                x = self._switch(low, x, deadline)
-            if x is None or self._below_minimum(x).size:
-                return None
-            return x
+                decided = np.concatenate(repaired) if repaired else np.zeros(0, dtype=np.int64)
+                x, changed, valid = self._switch(low, x, deadline, decided)
+                repaired.append(changed)
+                if valid is not None and (best is None or self.value(valid) < self.value(best)):
+                    best = valid
+                    if self.value(best) <= target:
+                        return best
+            valid_x = x is not None and not self._below_minimum(x).size
+            if x is not None and valid_x and (best is None or self.value(x) < self.value(best)):
+                best = x
+            return best
         finally:
             self._set_lp_bounds(self.discrete, self.lower[self.discrete], self.upper[self.discrete])
             for low in repaired:
@@ -367,7 +443,15 @@ class HighsRunner:
         finally:
             highs.changeColsBounds(cols.size, cols, self.lower[self.discrete], self.upper[self.discrete])
 
-    def _branch_and_bound(self, incumbent: FloatArray, gap: float, deadline: float) -> RunResult | None:
+    def _close(self, incumbent: FloatArray, gap: float) -> bool:
+        """Whether ``incumbent`` is within :data:`_SEMI_GAPS` gaps of the relaxation's bound (the LP instance's
+        last solve of the level without branching bounds is its relaxation: :meth:`_relaxation_first`)."""
+        value = self.value(incumbent)
+        return value - self._bound <= _SEMI_GAPS * max(gap * abs(value), _ABS_GAP)
+
+    def _branch_and_bound(
+        self, incumbent: FloatArray, gap: float, deadline: float, nodes: int | None = None
+    ) -> RunResult | None:
         """Step 4 of the module docstring: best-first branch and bound on the LP instance from ``incumbent``.
 
         A node is a set of column bounds; its LP (warm-started from the basis HiGHS kept) bounds its subtree.
@@ -387,7 +471,7 @@ class HighsRunner:
             return max(gap * abs(best), _ABS_GAP)
 
         try:
-            for _ in range(_NODES):
+            for _ in range(_NODES if nodes is None else nodes):
                 if not heap or best - heap[0][0] <= tolerance():
                     break
                 value_bound, _, fixes = heapq.heappop(heap)
