@@ -54,6 +54,7 @@ from flexcem.model import (
     WaterHeaterSettings,
     WeeklyTemperatureProfile,
 )
+from flexcem.model.timeseries import trusted, utc
 from flexcem.model.weekly_profile import uncovered_spans
 from flexcem.planner import PlannerDevice
 from flexcem.planner.devices import (
@@ -114,6 +115,14 @@ class Grid:
     def _starts(self) -> tuple[datetime, ...]:
         return tuple(self.start + k * self.slot for k in range(self.count))
 
+    def utc_starts(self) -> tuple[datetime, ...]:
+        """:meth:`starts` in UTC, as a slot's ``start`` field keeps them (computed once per grid)."""
+        return self._utc_starts
+
+    @cached_property
+    def _utc_starts(self) -> tuple[datetime, ...]:
+        return tuple(utc(at) for at in self.starts())
+
 
 def home_horizon_end(
     start: datetime, tariff_end: datetime, needed: Sequence[datetime], settings: HomeSettings
@@ -162,15 +171,16 @@ def _bounds_s(slots: Sequence[Slot], origin: datetime) -> tuple[FloatArray, Floa
     return starts, starts + durations
 
 
-def runs(grid: Grid, values: Sequence[float]) -> list[tuple[datetime, timedelta, float]]:
-    """``(start, duration, value)`` of each run of equal ``values`` (one per grid slot), in time order.
+def runs(grid: Grid, values: Sequence[float], in_utc: bool = False) -> list[tuple[datetime, timedelta, float]]:
+    """``(start, duration, value)`` of each run of equal ``values`` (one per grid slot), in time order; the
+    starts in UTC with ``in_utc`` (as a slot keeps them), else in the grid's zone.
 
     A profile on the grid (an hourly forecast on quarter hours, say) becomes one slot per run instead of one per
     grid slot: the planner averages a slot over the grid slots it covers entirely to exactly its value, so the
     plan is the same, with fewer slots to build, validate and resample. Only for grids whose start has a fixed
     UTC offset (the grid's wall-clock steps are elapsed time there); otherwise one slot per grid slot.
     """
-    starts = grid.starts()
+    starts = grid.utc_starts() if in_utc else grid.starts()
     if len(values) != len(starts):
         raise ValueError(f"{len(values)} values for {len(starts)} grid slots")
     if not isinstance(grid.start.tzinfo, timezone):
@@ -184,15 +194,22 @@ def runs(grid: Grid, values: Sequence[float]) -> list[tuple[datetime, timedelta,
     return result
 
 
+# The slots built below hold values computed from validated slots (time-weighted averages of finite values on
+# the grid, starts in UTC, positive durations), so they are built without validating each (:func:`trusted`).
+
+
 def _power_slots(grid: Grid, powers: Sequence[float]) -> list[PowerSlot]:
     # One slot per grid slot, not per run: committed load may overlap (running jobs), and the planner sums
     # overlapping slots through their integrals, whose rounding depends on the slot edges.
-    return [PowerSlot(start=at, duration=grid.slot, power_w=p) for at, p in zip(grid.starts(), powers, strict=True)]
+    step = grid.slot
+    return [
+        trusted(PowerSlot, start=at, duration=step, power_w=p) for at, p in zip(grid.utc_starts(), powers, strict=True)
+    ]
 
 
 def _heat(grid: Grid, slots: Sequence[HeatSlot]) -> tuple[HeatSlot, ...]:
     values = [max(0.0, v) for v in on_grid(slots, [slot.heat_w for slot in slots], grid)]
-    return tuple(HeatSlot(start=at, duration=length, heat_w=v) for at, length, v in runs(grid, values))
+    return tuple(trusted(HeatSlot, start=at, duration=length, heat_w=v) for at, length, v in runs(grid, values, True))
 
 
 def water_heater_target_c(description: ThermalStorageDescription, settings: WaterHeaterSettings) -> float:
@@ -248,7 +265,8 @@ class _Builder:
         outdoor = forecasts.outdoor_temperature(grid.start, grid.end)
         values = on_grid(outdoor, [slot.temperature_c for slot in outdoor], grid)
         self.outdoor = tuple(
-            TemperatureSlot(start=at, duration=length, temperature_c=v) for at, length, v in runs(grid, values)
+            trusted(TemperatureSlot, start=at, duration=length, temperature_c=v)
+            for at, length, v in runs(grid, values, True)
         )
         self.result = HomeDevices()
 
@@ -292,9 +310,10 @@ class _Builder:
         elif isinstance(description, GenerationForecast):
             slots = description.forecast.slots
             values = on_grid(slots, [max(0.0, -slot.power_w) for slot in slots], self.grid)
+            step = self.grid.slot
             forecast = tuple(
-                GenerationSlot(start=at, duration=self.grid.slot, power_w=v)
-                for at, v in zip(self.grid.starts(), values, strict=True)
+                trusted(GenerationSlot, start=at, duration=step, power_w=v)
+                for at, v in zip(self.grid.utc_starts(), values, strict=True)
             )
             curtailable = description.curtailable and not self.rules.keep_generation
             self.result.devices.append(

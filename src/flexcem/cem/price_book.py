@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flexcem.model import BindingLevel, Direction, PriceEnvironmentProfile, PriceSlot
+from flexcem.model.timeseries import trusted, utc
 
 __all__ = ["PriceBook", "PriceView"]
 
@@ -122,11 +123,13 @@ class PriceBook:
     def view(self, start: datetime, end: datetime) -> PriceView:
         """Prices for ``[start, end)`` as contiguous slots; gaps filled as the module explains.
 
-        Raises :class:`LookupError` when no price at all is known.
+        Raises :class:`LookupError` when no price at all is known. The slots carry the values of the profiles'
+        (validated) slots over distinct edges in time order, so they are built without validating each again
+        (:func:`~flexcem.model.timeseries.trusted`).
         """
         if not self._profiles:
             raise LookupError("no price profile has been received")
-        slots: list[PriceSlot] = []
+        runs: list[tuple[datetime, datetime, PriceSlot]] = []  # (start, end, slot whose values hold), merged
         assumed: list[datetime] = []
         edges = self._boundaries(start, end)
         last_known = max(self._profiles, key=lambda profile: profile.end).slots[-1]
@@ -138,22 +141,26 @@ class PriceBook:
                     (found for shift in _FALLBACK_SHIFTS if (found := self._best_at(left - shift)) is not None),
                     last_known,
                 )
-            merged = PriceSlot(
-                start=left,
+            if runs and (
+                (previous := runs[-1][2]) is slot
+                or (previous.price_per_kwh, previous.co2_g_per_kwh, previous.renewable_share)
+                == (slot.price_per_kwh, slot.co2_g_per_kwh, slot.renewable_share)
+            ):
+                runs[-1] = (runs[-1][0], right, previous)
+            else:
+                runs.append((left, right, slot))
+        slots = tuple(
+            trusted(
+                PriceSlot,
+                start=utc(left),
                 duration=right - left,
                 price_per_kwh=slot.price_per_kwh,
                 co2_g_per_kwh=slot.co2_g_per_kwh,
                 renewable_share=slot.renewable_share,
             )
-            if slots and (
-                slots[-1].price_per_kwh,
-                slots[-1].co2_g_per_kwh,
-                slots[-1].renewable_share,
-            ) == (merged.price_per_kwh, merged.co2_g_per_kwh, merged.renewable_share):
-                previous = slots.pop()
-                merged = merged.model_copy(update={"start": previous.start, "duration": right - previous.start})
-            slots.append(merged)
-        return PriceView(tuple(slots), tuple(assumed), self.currency or "EUR")
+            for left, right, slot in runs
+        )
+        return PriceView(slots, tuple(assumed), self.currency or "EUR")
 
     def price_at(self, instant: datetime) -> PriceSlot | None:
         """The best known price slot at ``instant``, or ``None``."""

@@ -17,6 +17,7 @@ ahead, is negligible (:func:`negligible`): it is not sent and the device keeps t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -31,6 +32,7 @@ from flexcem.model import (
     StorageDescription,
     ThermalStorageDescription,
 )
+from flexcem.model.timeseries import trusted, utc
 from flexcem.planner import Plan, PlanningProblem
 from flexcem.planner.devices import PvDevice
 
@@ -41,7 +43,11 @@ _CURTAILED_W = 1.0
 
 
 def _series(plan: Plan, powers: Sequence[float]) -> PowerSeries:
-    """``powers`` (one per plan slot) rounded to 0.1 W, adjacent equal slots merged."""
+    """``powers`` (one per plan slot) rounded to 0.1 W, adjacent equal slots merged.
+
+    Built without validating each slot (:func:`~flexcem.model.timeseries.trusted`): the slots are contiguous
+    runs of the plan's slots (starts in UTC, positive lengths) and the powers finite floats from the plan.
+    """
     slot_starts = plan.slot_starts
     if len(powers) != len(slot_starts):
         raise ValueError(f"{len(powers)} powers for {len(slot_starts)} plan slots")
@@ -50,7 +56,7 @@ def _series(plan: Plan, powers: Sequence[float]) -> PowerSeries:
     values: list[float] = []
     previous = None
     for index, power in enumerate(powers):
-        value = round(power, 1) + 0.0
+        value = float(round(power, 1) + 0.0)
         if value == previous:
             counts[-1] += 1
         else:
@@ -59,11 +65,19 @@ def _series(plan: Plan, powers: Sequence[float]) -> PowerSeries:
             values.append(value)
             previous = value
     step = plan.slot_duration
-    return PowerSeries(
-        slots=tuple(
-            PowerSlot(start=start, duration=count * step, power_w=value)
-            for start, count, value in zip(starts, counts, values, strict=True)
+    if not values or step <= timedelta(0) or not all(map(math.isfinite, values)):
+        return PowerSeries(  # validation refuses it, as before
+            slots=tuple(
+                PowerSlot(start=start, duration=count * step, power_w=value)
+                for start, count, value in zip(starts, counts, values, strict=True)
+            )
         )
+    return trusted(
+        PowerSeries,
+        slots=tuple(
+            trusted(PowerSlot, start=utc(start), duration=count * step, power_w=value)
+            for start, count, value in zip(starts, counts, values, strict=True)
+        ),
     )
 
 

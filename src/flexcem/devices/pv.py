@@ -32,6 +32,7 @@ import pvlib
 from flexcem.data.citylearn import CityLearnData, FloatArray, Site
 from flexcem.model import PowerSeries, PowerSlot
 from flexcem.model.home_parameters import PvParameters
+from flexcem.model.timeseries import trusted, utc
 
 __all__ = [
     "DEFAULT_PV",
@@ -156,12 +157,12 @@ def pv_forecast_series(parameters: PvParameters, data: CityLearnData, start: dat
         data.outdoor_c[first : last + 1],
         sun=data_sun(data).sliced(first, last + 1),
     )
-    return PowerSeries(
-        slots=tuple(
-            PowerSlot(start=slot_start, duration=timedelta(hours=1), power_w=-float(value))
-            for slot_start, value in zip(starts, power, strict=True)
-        )
+    # Contiguous hourly slots of finite powers (the model clips and replaces NaN): built without validation.
+    slots = tuple(
+        trusted(PowerSlot, start=utc(slot_start), duration=_HOUR, power_w=-value)
+        for slot_start, value in zip(starts, np.asarray(power, dtype=np.float64).tolist(), strict=True)
     )
+    return trusted(PowerSeries, slots=slots) if slots else PowerSeries(slots=slots)  # none: refused as before
 
 
 @dataclass

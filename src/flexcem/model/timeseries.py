@@ -10,10 +10,10 @@ share) and :class:`PowerSeries` (power per slot, used for plans and energy-profi
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from flexcem.model.base import FlexModel, Instant, PositiveDuration
 
@@ -24,7 +24,41 @@ __all__ = [
     "SlotSeries",
     "TimeSeries",
     "ValueSlot",
+    "trusted",
+    "utc",
 ]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+_set = object.__setattr__
+_PLAIN: dict[type[BaseModel], int] = {}
+"""Per model class: its number of fields, or -1 when it has private attributes or a post-init hook."""
+
+
+def trusted(cls: type[ModelT], /, **fields: Any) -> ModelT:
+    """A ``cls`` holding ``fields`` as given, **without validation**: for internal paths only.
+
+    Only for values that validation would accept and keep unchanged: every field given (defaults too), floats
+    as Python floats, finite and inside their bounds, instants timezone-aware in UTC (see :func:`utc`),
+    positive durations, series' slots contiguous, because they come from validated data by construction. The
+    planner builds thousands of slots per plan from its own validated inputs; validating each again costs
+    ~5 µs, this ~0.5 µs. External input (messages, configuration, HTTP) is always validated.
+    """
+    count = _PLAIN.get(cls)
+    if count is None:
+        count = _PLAIN[cls] = -1 if cls.__private_attributes__ or cls.__pydantic_post_init__ else len(cls.model_fields)
+    if len(fields) != count:
+        return cls.model_construct(**fields)  # defaults left out, or private attributes: pydantic's own way
+    model = cls.__new__(cls)
+    _set(model, "__dict__", fields)
+    _set(model, "__pydantic_fields_set__", set(fields))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
+
+
+def utc(instant: datetime) -> datetime:
+    """``instant`` in UTC, as an :data:`~flexcem.model.base.Instant` field keeps it (the same object when it is)."""
+    return instant if instant.tzinfo is UTC else instant.astimezone(UTC)
 
 
 class Slot(FlexModel):

@@ -172,24 +172,29 @@ class ModelBuilder:
         return rows_out, cols_out, summed[keep]
 
     def to_lp(self, cost: FloatArray) -> highspy.HighsLp:
-        """The model as a column-wise :class:`highspy.HighsLp` with objective ``cost``."""
+        """The model as a column-wise :class:`highspy.HighsLp` with objective ``cost``.
+
+        highspy copies ``col_cost_`` from a numpy array directly but every other vector element by element
+        through a sequence; from a list that is about twice as fast as from an array (same values).
+        """
         rows, cols, values = self.matrix_coo()
         lp = highspy.HighsLp()
         lp.num_col_ = self.num_cols
         lp.num_row_ = self.num_rows
         lp.col_cost_ = np.ascontiguousarray(cost, dtype=np.float64)
-        lp.col_lower_ = self.col_lower
-        lp.col_upper_ = self.col_upper
-        lp.row_lower_ = np.concatenate(self._row_lower) if self._row_lower else np.zeros(0)
-        lp.row_upper_ = np.concatenate(self._row_upper) if self._row_upper else np.zeros(0)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.num_col_ = self.num_cols
-        lp.a_matrix_.num_row_ = self.num_rows
-        start = np.zeros(self.num_cols + 1, dtype=np.int32)
+        lp.col_lower_ = self.col_lower.tolist()
+        lp.col_upper_ = self.col_upper.tolist()
+        lp.row_lower_ = np.concatenate(self._row_lower).tolist() if self._row_lower else []
+        lp.row_upper_ = np.concatenate(self._row_upper).tolist() if self._row_upper else []
+        matrix = lp.a_matrix_
+        matrix.format_ = highspy.MatrixFormat.kColwise
+        matrix.num_col_ = self.num_cols
+        matrix.num_row_ = self.num_rows
+        start = np.zeros(self.num_cols + 1, dtype=np.int64)
         np.cumsum(np.bincount(cols, minlength=self.num_cols), out=start[1:])
-        lp.a_matrix_.start_ = start
-        lp.a_matrix_.index_ = rows.astype(np.int32)
-        lp.a_matrix_.value_ = values
+        matrix.start_ = start.tolist()
+        matrix.index_ = rows.tolist()
+        matrix.value_ = values.tolist()
         kinds = self.col_kind
         if np.any(kinds != ColumnKind.CONTINUOUS):
             lp.integrality_ = _HIGHS_TYPE_TABLE[kinds].tolist()

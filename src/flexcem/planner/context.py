@@ -10,7 +10,7 @@ import numpy as np
 
 from flexcem.model.tariff import PriceSlot
 from flexcem.model.timeseries import Slot
-from flexcem.planner.grid import MICROSECOND, FloatArray, IntArray, TimeGrid, later, step_average
+from flexcem.planner.grid import MICROSECOND, FloatArray, IntArray, TimeGrid, step_average
 from flexcem.planner.objective import Scales
 
 if TYPE_CHECKING:
@@ -32,11 +32,19 @@ def slot_bounds_us(grid: TimeGrid, slots: Sequence[Slot]) -> tuple[FloatArray, F
     return offsets.astype(np.float64), (offsets + durations).astype(np.float64)
 
 
-def _co2(grid: TimeGrid, prices: Sequence[PriceSlot]) -> FloatArray | None:
-    inside = [slot for slot in prices if later(slot.start, slot.duration) > grid.start and slot.start < grid.end]
+def _co2(
+    grid: TimeGrid, prices: Sequence[PriceSlot], bounds: tuple[FloatArray, FloatArray] | None = None
+) -> FloatArray | None:
+    """CO2 intensity per grid slot [g/kWh] from the price slots that overlap the horizon; None when one of them
+    has none. ``bounds``: the prices' :func:`slot_bounds_us`, when already known."""
+    starts, ends = slot_bounds_us(grid, prices) if bounds is None else bounds
+    # later(start, duration) > grid.start and start < grid.end, on the exact µs offsets from the grid start
+    mask = (ends > 0.0) & (starts < float(grid.end_us))
+    inside = [slot for slot, keep in zip(prices, mask.tolist(), strict=True) if keep]
     if not inside or any(slot.co2_g_per_kwh is None for slot in inside):
         return None
-    return resample_slots(grid, inside, [float(slot.co2_g_per_kwh or 0.0) for slot in inside])
+    values = [float(slot.co2_g_per_kwh or 0.0) for slot in inside]
+    return step_average(starts[mask], ends[mask], values, grid.edges_us)
 
 
 @dataclass(frozen=True)
@@ -67,11 +75,12 @@ class PlanningContext:
     def of(cls, problem: PlanningProblem, site_rows: IntArray | None = None) -> PlanningContext:
         """Resample the problem's prices, CO2 and committed load onto its grid."""
         grid = problem.grid()
-        price = resample_slots(grid, problem.prices, [slot.price_per_kwh for slot in problem.prices])
+        price_bounds = slot_bounds_us(grid, problem.prices)
+        price = step_average(*price_bounds, [slot.price_per_kwh for slot in problem.prices], grid.edges_us)
         export_price = resample_slots(
             grid, problem.export_prices, [slot.price_per_kwh for slot in problem.export_prices]
         )
-        co2 = _co2(grid, problem.prices)
+        co2 = _co2(grid, problem.prices, price_bounds)
         committed = problem.site.committed_load
         committed_kw = resample_slots(grid, committed, [slot.power_w / 1000.0 for slot in committed])
         import_value, export_value = price, export_price

@@ -9,15 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
+
+import numpy as np
 
 from flexcem.data.citylearn import CityLearnData, FloatArray
 from flexcem.devices.room import DEFAULT_ROOM, room_gains_w
 from flexcem.model.home_parameters import RoomParameters
+from flexcem.model.timeseries import trusted, utc
 from flexcem.planner.devices.thermal_inputs import HeatSlot, TemperatureSlot
 
 __all__ = ["DataForecasts"]
 
 _HOUR = timedelta(hours=1)
+SlotT = TypeVar("SlotT", TemperatureSlot, HeatSlot)
+
+
+def _valid(values: FloatArray, low: float, high: float) -> bool:
+    """Whether every value is finite and in ``[low, high]`` (what the slots' validation would ask of it)."""
+    return bool(np.all(np.isfinite(values) & (values >= low) & (values <= high)))
 
 
 class DataForecasts:
@@ -27,12 +37,37 @@ class DataForecasts:
     forecast made 24 h before each hour (``outdoor_dry_bulb_temperature_predicted_3`` of ``weather.csv``). Draws:
     the building's ``dhw_demand``; gains: what its ``cooling_demand`` implies for the room (``room_gains_w``).
     Hours outside the data are left out.
+
+    The slots are built from the data's arrays, checked once (finite, inside the slots' bounds), without
+    validating each slot again; data that fails the check goes through validation slot by slot (which reports
+    it as before).
     """
 
     def __init__(self, data: CityLearnData, room: RoomParameters = DEFAULT_ROOM, day_ahead: bool = False) -> None:
         self.data = data
         self.gains_w = room_gains_w(data, room)
         self.day_ahead = day_ahead
+        self._outdoor: dict[bool, tuple[list[float], bool]] = {}  # per day_ahead: values per hour, valid
+        self._heat_checked: dict[int, tuple[FloatArray, list[float], bool]] = {}  # per array id
+
+    def _outdoor_values(self) -> tuple[list[float], bool]:
+        """The outdoor temperature per hour of the data [°C] (day-ahead forecast or measured), and whether
+        every value is valid for a :class:`TemperatureSlot`."""
+        known = self._outdoor.get(self.day_ahead)
+        if known is None:
+            values = np.array(self.data.outdoor_c, dtype=np.float64)
+            if self.day_ahead and values.size > 24:
+                values[24:] = self.data.outdoor_forecast_c[2][: values.size - 24]
+            known = self._outdoor[self.day_ahead] = (values.tolist(), _valid(values, -80.0, 80.0))
+        return known
+
+    def _heat_values(self, series: FloatArray) -> tuple[list[float], bool]:
+        """``series`` as floats per hour [W], and whether every value is valid for a :class:`HeatSlot`."""
+        known = self._heat_checked.get(id(series))
+        if known is None or known[0] is not series:
+            values = np.asarray(series, dtype=np.float64)
+            known = self._heat_checked[id(series)] = (series, values.tolist(), _valid(values, 0.0, np.inf))
+        return known[1], known[2]
 
     def _hours(self, start: datetime, end: datetime) -> range:
         first = self.data.index(max(start, self.data.start))
@@ -41,19 +76,20 @@ class DataForecasts:
 
     def outdoor_temperature(self, start: datetime, end: datetime) -> Sequence[TemperatureSlot]:
         """Hourly outdoor temperature [°C]."""
-        rows = self.data.outdoor_forecast_c
+        values, valid = self._outdoor_values()
+        origin = self.data.start
+        make = trusted if valid else _validated
         return [
-            TemperatureSlot(
-                start=self.data.start + k * _HOUR,
-                duration=_HOUR,
-                temperature_c=float(rows[2][k - 24] if self.day_ahead and k >= 24 else self.data.outdoor_c[k]),
-            )
+            make(TemperatureSlot, start=utc(origin + k * _HOUR), duration=_HOUR, temperature_c=values[k])
             for k in self._hours(start, end)
         ]
 
     def _heat(self, series: FloatArray, start: datetime, end: datetime) -> list[HeatSlot]:
+        values, valid = self._heat_values(series)
+        origin = self.data.start
+        make = trusted if valid else _validated
         return [
-            HeatSlot(start=self.data.start + k * _HOUR, duration=_HOUR, heat_w=float(series[k]))
+            make(HeatSlot, start=utc(origin + k * _HOUR), duration=_HOUR, heat_w=values[k])
             for k in self._hours(start, end)
         ]
 
@@ -64,3 +100,8 @@ class DataForecasts:
     def room_gains(self, device_id: str, start: datetime, end: datetime) -> Sequence[HeatSlot]:
         """Hourly room gains [W thermal]."""
         return self._heat(self.gains_w, start, end)
+
+
+def _validated(cls: type[SlotT], /, **fields: object) -> SlotT:
+    """``cls(**fields)``, validated (for data that did not pass the check)."""
+    return cls.model_validate(fields)
