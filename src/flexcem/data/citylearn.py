@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -142,7 +143,7 @@ class CityLearnData:
         """Number of hours."""
         return len(self.price_per_kwh)
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         """End of the last hour."""
         return self.start + self.hours * _HOUR
@@ -152,10 +153,17 @@ class CityLearnData:
         return [self.start + k * _HOUR for k in range(self.hours)]
 
     def index(self, instant: datetime) -> int:
-        """Index of the hour containing ``instant``; :class:`ValueError` outside the data."""
+        """Index of the hour containing ``instant``; :class:`ValueError` outside the data.
+
+        Asked at every step of every device: plain arithmetic on the hourly grid (``timedelta // timedelta`` is
+        already an int), the data's end computed once."""
         if not self.start <= instant < self.end:
             raise ValueError(f"{instant.isoformat()} is outside the data [{self.start}, {self.end})")
-        return int((instant - self.start) // _HOUR)
+        return (instant - self.start) // _HOUR
+
+    def hour_end(self, instant: datetime) -> datetime:
+        """End of the data hour containing ``instant`` (:class:`ValueError` outside the data)."""
+        return self.start + (self.index(instant) + 1) * _HOUR
 
     hour_index = index
 

@@ -23,7 +23,9 @@ from flexcem.model import (
     CommandKind,
     DeviceCapabilities,
     DeviceKind,
+    Envelope,
     PowerSetpointSchedule,
+    SettingResult,
     SimpleCommand,
     StorageDescription,
 )
@@ -46,8 +48,22 @@ class BatteryAgent(HomeDeviceAgent):
         **kwargs: Any,
     ) -> None:
         super().__init__(endpoint, cem_address, data, **kwargs)
-        self.model = model or BatteryModel(DEFAULT_BATTERY, energy_wh=0.5 * DEFAULT_BATTERY.capacity_wh)
+        self._ahead: list[tuple[datetime, float, float]] = []
+        """Steps worked out ahead (:meth:`_plan_ahead`): each start, AC power asked [W] and length [h]."""
+        self._model = model or BatteryModel(DEFAULT_BATTERY, energy_wh=0.5 * DEFAULT_BATTERY.capacity_wh)
         self.manual_w: float | None = None
+
+    @property
+    def model(self) -> BatteryModel:
+        """The battery, stepped up to now (:meth:`_settle`)."""
+        self._settle(self.clock.now())
+        return self._model
+
+    @model.setter
+    def model(self, model: BatteryModel) -> None:
+        self._settle(self.clock.now())
+        self._model = model
+        self._cut_ahead()
 
     def capabilities(self) -> DeviceCapabilities:
         """Charge, discharge, standby, status and log."""
@@ -102,6 +118,14 @@ class BatteryAgent(HomeDeviceAgent):
         return None
 
     def _apply_command(self, command: SimpleCommand) -> str | None:
+        self._settle(self.clock.now())
+        try:
+            return self._command(command)
+        finally:
+            self._cut_ahead()
+
+    def _command(self, command: SimpleCommand) -> str | None:
+        """Carry out a battery command (from the next step on); the reason when it cannot be."""
         p = self.model.parameters
         kind = command.command
         if kind is CommandKind.CHARGE:
@@ -119,10 +143,72 @@ class BatteryAgent(HomeDeviceAgent):
         self._drop_schedules()
         return None
 
-    def _advance(self, now: datetime, dt_h: float) -> float:
+    def _requested_w(self, now: datetime) -> float:
+        """The AC power [W, + charging] asked of the battery for a step from ``now``: the schedule's set point
+        less the standby, else the manual command's power, else nothing."""
         setpoint = self.setpoint_w(now)
         if setpoint is not None:
-            requested = setpoint - self.model.parameters.standby_w
-        else:
-            requested = 0.0 if self.failsafe or self.manual_w is None else self.manual_w
-        return self.model.step(requested, dt_h).site_power_w
+            return setpoint - self._model.parameters.standby_w
+        return 0.0 if self.failsafe or self.manual_w is None else self.manual_w
+
+    def _advance(self, now: datetime, dt_h: float) -> float:
+        return self._model.step(self._requested_w(now), dt_h).site_power_w
+
+    # ---------------------------------------------------------------------------- steps worked out ahead
+
+    def _plan_ahead(self, start: datetime, next_log: datetime) -> datetime:
+        """The steps from ``start`` to the next status log that draw the same site power as the step under way —
+        a battery holding a slot's set point — worked out now on a copy of the battery, each as the step loop
+        would at its start (boundaries, fail-safe check, request); each is taken on the battery itself as it
+        begins (:meth:`_settle`); the loop wakes at the first step that changes the power, logs or goes
+        fail-safe."""
+        m = self._model
+        model = BatteryModel(m.parameters, m.energy_wh, m.charged_wh, m.discharged_wh, m.power_w, m.dc_power_w)
+        shown, at = self.power.power_w, start
+        try:
+            while at < next_log:
+                if not self.failsafe and at - self._last_heard > self.failsafe_after:
+                    break
+                end = min(self._next_boundary(at), next_log)
+                requested, dt_h = self._requested_w(at), (end - at).total_seconds() / 3600.0
+                if abs(model.step(requested, dt_h).site_power_w - shown) >= 1e-9:  # the power log must show it
+                    break
+                self._ahead.append((at, requested, dt_h))
+                at = end
+        except ValueError:  # past the end of the data: the loop meets it when it gets there
+            pass
+        return at
+
+    def _settle(self, now: datetime) -> None:
+        """Take the steps worked out ahead that have begun by ``now``, in order, as the loop would have."""
+        while self._ahead and self._ahead[0][0] <= now:
+            at, requested, dt_h = self._ahead.pop(0)
+            self.power.set(at, self._model.step(requested, dt_h).site_power_w)
+
+    def _cut_ahead(self) -> None:
+        if not self._ahead:
+            return
+        resume = self._ahead[0][0]
+        self._ahead.clear()
+        if self._runner is not None:
+            self._runner.cancel()
+        self._runner = self._spawn(self._run(resume))
+
+    async def power_off(self) -> None:
+        """Stop (the steps begun so far taken, none after) and leave the bus."""
+        self._settle(self.clock.now())
+        self._ahead.clear()
+        await super().power_off()
+
+    def _before_control_change(self) -> None:
+        self._settle(self.clock.now())
+
+    def _after_control_change(self) -> None:
+        self._cut_ahead()
+
+    async def _on_schedule(self, schedule: PowerSetpointSchedule, envelope: Envelope) -> SettingResult:
+        """A schedule applies from the next step on (the steps worked out ahead with the old one are dropped)."""
+        self._settle(self.clock.now())
+        result = await super()._on_schedule(schedule, envelope)
+        self._cut_ahead()
+        return result

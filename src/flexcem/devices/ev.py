@@ -24,6 +24,7 @@ from flexcem.model import (
     DeviceFunction,
     DeviceKind,
     DeviceState,
+    DeviceStatus,
     IncentiveProgram,
     PowerSeries,
     minimum_charging_time,
@@ -33,6 +34,9 @@ __all__ = ["ElectricVehicle", "EvBattery", "PlannedEnergy"]
 
 STEP = timedelta(seconds=60)
 """Integration step of the charging physics."""
+
+LOOKAHEAD_STEPS = 240
+"""Most charging steps of equal power worked out at once (the agent then wakes at least every 4 h)."""
 
 ENERGY_TOLERANCE_WH = 10.0
 """How much short of the requested energy still counts as delivered [Wh]."""
@@ -126,6 +130,8 @@ class ElectricVehicle(DeviceAgent):
         self.plugged_in = False
         self.target_soc: float | None = None
         self._planned: PlannedEnergy | None = None
+        self._ahead: tuple[Job, float, list[tuple[datetime, datetime]], int] | None = None
+        """The charging steps under way: job, power [W], steps (start, end) and how many of them are added."""
 
     def capabilities(self) -> DeviceCapabilities:
         """Charging sessions with slot shifts, simple commands and status."""
@@ -279,31 +285,91 @@ class ElectricVehicle(DeviceAgent):
             return max(timedelta(0), last - now)
         return max(timedelta(0), session.latest_start - now) + session.minimum_duration()
 
-    async def _run(self, job: Job) -> None:
+    def status(self) -> DeviceStatus:
+        """The present status, with the energy of the charging steps already over (see :meth:`_run`)."""
+        self._catch_up(self.clock.now(), partial=False)
+        return super().status()
+
+    def _step_end(self, job: Job, now: datetime, power: float, delivered_wh: float) -> datetime:
+        """End of the charging step from ``now`` at ``power`` [W] after ``delivered_wh`` [Wh] of the session: a
+        :data:`STEP` on, cut at the profile's slot end and where the session's energy is reached."""
+        step_end = now + STEP
+        if job.profile is not None:
+            slot = job.profile.slot_at(now)
+            if slot is not None:
+                step_end = min(step_end, slot.end)
+        if power > 0:
+            to_target = timedelta(hours=(self._session(job).energy_wh - delivered_wh) / power)
+            step_end = min(step_end, now + max(to_target, timedelta(microseconds=1)))
+        return step_end
+
+    def _steps_at(self, job: Job, power: float, first: tuple[datetime, datetime]) -> list[tuple[datetime, datetime]]:
+        """The charging steps from ``first`` on that draw the same ``power`` [W]: what stepping every
+        :data:`STEP` would do, worked out at once so that the agent wakes only when the power changes, the session
+        ends or :data:`LOOKAHEAD_STEPS` steps are over. Each step's power is decided exactly as at its start (the
+        energy and state of charge at that moment, applied step by step as :meth:`_catch_up` will)."""
         session = self._session(job)
-        while True:
-            now = self.clock.now()
-            if self.state in {DeviceState.ABORTED, DeviceState.FAILED} or self.job is not job:
-                return
-            if job.energy_wh >= session.energy_wh - 1e-6:
-                self._finish(job)
-                return
-            if self.state is DeviceState.PAUSED:
-                self.power.set(now, 0.0)
-                await self._wait_change(None)
-                continue
-            power = self._power_now(job, now)
-            step_end = now + STEP
-            if job.profile is not None:
-                slot = job.profile.slot_at(now)
-                if slot is not None:
-                    step_end = min(step_end, slot.end)
-            if power > 0:
-                to_target = timedelta(hours=(session.energy_wh - job.energy_wh) / power)
-                step_end = min(step_end, now + max(to_target, timedelta(microseconds=1)))
-            self.power.set(now, power)
-            await self._wait_change(step_end)
-            later = self.clock.now()
-            energy = min(power * (later - now).total_seconds() / 3600.0, session.energy_wh - job.energy_wh)
+        steps = [first]
+        saved_energy, saved_soc = job.energy_wh, self.battery.soc
+        try:
+            while len(steps) < LOOKAHEAD_STEPS:
+                start, end = steps[-1]
+                energy = min(power * (end - start).total_seconds() / 3600.0, session.energy_wh - job.energy_wh)
+                job.energy_wh += energy
+                self.battery.charge(energy)
+                if job.energy_wh >= session.energy_wh - 1e-6 or self._power_now(job, end) != power:
+                    break
+                steps.append((end, self._step_end(job, end, power, job.energy_wh)))
+        finally:
+            job.energy_wh, self.battery.soc = saved_energy, saved_soc
+        return steps
+
+    def _catch_up(self, now: datetime, *, partial: bool) -> None:
+        """Add the energy of the charging steps planned by :meth:`_run` that are over at ``now`` (and, when
+        ``partial``, of the one under way up to ``now``: the run wakes early on a change), each as its own step."""
+        ahead = self._ahead
+        if ahead is None:
+            return
+        job, power, steps, done = ahead
+        session = self._session(job)
+        while done < len(steps):
+            start, end = steps[done]
+            if end > now and not (partial and start < now):
+                break
+            upto = min(end, now)
+            energy = min(power * (upto - start).total_seconds() / 3600.0, session.energy_wh - job.energy_wh)
             job.energy_wh += energy
             self.battery.charge(energy)
+            done += 1
+            if upto < end:
+                break
+        self._ahead = None if done >= len(steps) else (job, power, steps, done)
+
+    async def _run(self, job: Job) -> None:
+        """Charge step by step (each :data:`STEP`, cut at slot ends and at the target): the power is decided at
+        each step's start. Steps of equal power follow one another without a wake-up (:meth:`_steps_at`); their
+        energy is added as each is over — when the agent looks (:meth:`status`) or wakes."""
+        session = self._session(job)
+        try:
+            while True:
+                now = self.clock.now()
+                if self.state in {DeviceState.ABORTED, DeviceState.FAILED} or self.job is not job:
+                    return
+                if job.energy_wh >= session.energy_wh - 1e-6:
+                    self._finish(job)
+                    return
+                if self.state is DeviceState.PAUSED:
+                    self.power.set(now, 0.0)
+                    await self._wait_change(None)
+                    continue
+                power = self._power_now(job, now)
+                steps = self._steps_at(job, power, (now, self._step_end(job, now, power, job.energy_wh)))
+                self.power.set(now, power)
+                self._ahead = (job, power, steps, 0)
+                await self._wait_change(steps[-1][1])
+                self._catch_up(self.clock.now(), partial=True)
+                self._ahead = None
+        finally:  # stopped (cancelled, or done): the steps over by now count, the one under way is lost
+            if self._ahead is not None and self._ahead[0] is job:
+                self._catch_up(self.clock.now(), partial=False)
+                self._ahead = None

@@ -39,6 +39,7 @@ from typing import Any
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
 from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.heat_pump import DEFAULT_HEAT_PUMP, DEFAULT_HEAT_PUMP_TANK, HeatPumpModel
+from flexcem.devices.home_agent import NextSlotEdge
 from flexcem.devices.hot_water import HotWaterTank
 from flexcem.devices.lazy_step_agent import LazyStepAgent
 from flexcem.devices.room import DEFAULT_ROOM, room_gains_w
@@ -101,6 +102,7 @@ class HeatPumpAgent(LazyStepAgent[_Step]):
         self.enabled = True
         self.boost_until: datetime | None = None
         self.last_power_w = 0.0
+        self._profile_edge = NextSlotEdge()
         endpoint.on(HotWaterRequest, self._on_hot_water_request)
 
     def capabilities(self) -> DeviceCapabilities:
@@ -211,15 +213,13 @@ class HeatPumpAgent(LazyStepAgent[_Step]):
 
     def _next_boundary(self, now: datetime) -> datetime:
         """As every home device's, and also where a comfort band changes or an extra-hot-water request lapses."""
-        candidates = [super()._next_boundary(now)]
-        if self.boost_until is not None and self.boost_until > now:
-            candidates.append(self.boost_until)
-        for profile in self.profiles.values():
-            if now < profile.start:
-                candidates.append(profile.start)
-            elif (slot := profile.slot_at(now)) is not None:
-                candidates.append(slot.end)
-        return min(candidates)
+        end = super()._next_boundary(now)
+        if self.boost_until is not None and now < self.boost_until < end:
+            end = self.boost_until
+        edge = self._profile_edge.at(now, tuple(self.profiles.values()))
+        if edge is not None and edge < end:
+            end = edge
+        return end
 
     def _step_physics(self, step: _Step, dt_h: float) -> None:
         self.model.step(

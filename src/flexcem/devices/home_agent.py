@@ -28,7 +28,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from flexcem.bus import DeliveryTimeout, Endpoint, LinkClosed, MessageRefused, PeerUnsupported
 from flexcem.data.citylearn import CityLearnData
@@ -55,11 +55,59 @@ from flexcem.model import (
     Zone,
 )
 
-__all__ = ["HomeDeviceAgent"]
+__all__ = ["HomeDeviceAgent", "NextSlotEdge"]
 
 log = logging.getLogger("flexcem.devices.home")
 
 _HOUR = timedelta(hours=1)
+
+
+class _Slotted(Protocol):
+    """A series of slots: a power schedule's or a temperature profile's."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    def slot_at(self, instant: datetime) -> Any: ...
+
+
+class NextSlotEdge:
+    """The next slot edge (a series' start, or the end of the slot under way) of a few series after an instant.
+
+    Kept from the instant it was found until that edge, as long as the very same series are asked about: in
+    between every series is in the same slot (or before its start, or past its end), so the edge stays.
+    """
+
+    __slots__ = ("_edge", "_series", "_since")
+
+    def __init__(self) -> None:
+        self._series: tuple[_Slotted, ...] = ()
+        self._since: datetime | None = None
+        self._edge: datetime | None = None
+
+    def at(self, now: datetime, series: tuple[_Slotted, ...]) -> datetime | None:
+        """The first slot edge after ``now`` of ``series``, or ``None`` when all are over."""
+        since, edge = self._since, self._edge
+        if (
+            since is not None
+            and since <= now
+            and (edge is None or now < edge)
+            and len(series) == len(self._series)
+            and all(a is b for a, b in zip(series, self._series, strict=True))
+        ):
+            return edge
+        edge = None
+        for item in series:
+            if now < item.start:
+                candidate = item.start
+            elif (slot := item.slot_at(now)) is not None:
+                candidate = slot.end
+            else:
+                continue
+            if edge is None or candidate < edge:
+                edge = candidate
+        self._series, self._since, self._edge = series, now, edge
+        return edge
 
 
 class HomeDeviceAgent(ABC):
@@ -100,6 +148,12 @@ class HomeDeviceAgent(ABC):
         self._last_heard = self.clock.now()
         self._started = self.clock.now()
         self._background: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self._next_log: datetime | None = None
+        """When the next status is logged (set by the step loop)."""
+        self._hour: tuple[datetime, datetime] | None = None
+        """The data hour of the last step (start, end)."""
+        self._schedule_edge = NextSlotEdge()
         endpoint.on(StatusRequest, self._on_status_request)
         endpoint.on(LogRequest, self._on_log_request)
         endpoint.on(FlexibilityRequest, self._on_flexibility_request)
@@ -188,14 +242,24 @@ class HomeDeviceAgent(ABC):
         return None if slot is None else (slot.low_c, slot.high_c)
 
     def _next_boundary(self, now: datetime) -> datetime:
-        candidates = [now + self.step, self.data.start + (self.data.index(now) + 1) * _HOUR]
-        for schedule in self.schedules.values():
-            series = schedule.schedule
-            if now < series.start:
-                candidates.append(series.start)
-            elif (slot := series.slot_at(now)) is not None:
-                candidates.append(slot.end)
-        return min(candidates)
+        """Where the step from ``now`` ends: a ``step`` on, at the end of the data hour or at a schedule's next
+        slot edge, whichever comes first."""
+        end = now + self.step
+        hour = self._hour_end(now)
+        if hour < end:
+            end = hour
+        edge = self._schedule_edge.at(now, tuple(schedule.schedule for schedule in self.schedules.values()))
+        if edge is not None and edge < end:
+            end = edge
+        return end
+
+    def _hour_end(self, now: datetime) -> datetime:
+        """End of the data hour containing ``now`` (kept until then: asked at every step)."""
+        hour = self._hour
+        if hour is None or not hour[0] <= now < hour[1]:
+            start = self.data.start + self.data.index(now) * _HOUR
+            hour = self._hour = (start, start + _HOUR)
+        return hour[1]
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -204,7 +268,7 @@ class HomeDeviceAgent(ABC):
         await self.endpoint.start()
         self._last_heard = self._started = self.clock.now()
         self._spawn(self._register())
-        self._spawn(self._run())
+        self._runner = self._spawn(self._run())
         self._spawn(self._report())
 
     async def power_off(self) -> None:
@@ -235,18 +299,40 @@ class HomeDeviceAgent(ABC):
             self.registered.set()
             return
 
-    async def _run(self) -> None:
-        next_log = self.clock.now()
+    async def _run(self, resume_at: datetime | None = None) -> None:
+        """Step the physics: at each step's start the fail-safe check, the status log when due, and the step to
+        the next boundary. A subclass may work out the steps that follow at once (:meth:`_plan_ahead`): the
+        loop then wakes only after them; from ``resume_at`` when restarted after such steps were cut."""
+        if resume_at is not None:
+            await self.clock.sleep_until(resume_at)
+        if self._next_log is None:
+            self._next_log = self.clock.now()
         while True:
             now = self.clock.now()
+            self._settle(now)
             self._check_failsafe(now)
-            if now >= next_log:
+            if now >= self._next_log:
                 self.history.append(self.status())
-                next_log = now + self.log_interval
-            end = min(self._next_boundary(now), next_log)
+                self._next_log = now + self.log_interval
+            end = min(self._next_boundary(now), self._next_log)
             dt_h = (end - now).total_seconds() / 3600.0
             self.power.set(now, self._advance(now, dt_h))
-            await self.clock.sleep_until(end)
+            await self.clock.sleep_until(self._plan_ahead(end, self._next_log))
+
+    def _plan_ahead(self, start: datetime, next_log: datetime) -> datetime:
+        """Hook: the steps from ``start`` on that need no wake-up, worked out now (their state applied by
+        :meth:`_settle` as each begins); when the loop wakes next. By default every step wakes it."""
+        return start
+
+    def _settle(self, now: datetime) -> None:
+        """Hook: apply the steps worked out ahead that have begun by ``now`` (before anything looks at the state or
+        changes the control)."""
+        return None
+
+    def _cut_ahead(self) -> None:
+        """Hook: the control just changed: steps worked out ahead are dropped (the loop wakes where the first of
+        them would have begun, as it would have without them)."""
+        return None
 
     async def _report(self) -> None:
         await self.registered.wait()
@@ -386,7 +472,8 @@ class HomeDeviceAgent(ABC):
         log.info("%s: %s", self.device_id, text)
         self.events.append(f"{self.clock.now().isoformat()} {text}")
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task

@@ -2,7 +2,8 @@
 
 Power changes are recorded as steps ``(instant, power_w)``; energy over any interval and power averaged on
 any slot grid follow exactly from them. Consumption is positive, generation negative. Averages on a slot grid
-are computed at once with numpy from the cumulative energy at each step (kept until the next step).
+follow from the cumulative energy at each step, kept up to date as steps are recorded: a few slots (a meter's
+reading of the last minutes) in plain Python, many at once with numpy.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import numpy.typing as npt
 
 __all__ = ["PowerLog"]
 
+_FEW_SLOTS = 32
+"""Up to this many slots an average is taken in plain Python (numpy's overhead per call is larger)."""
+
 
 class PowerLog:
     """A piecewise-constant record of a device's power [W]."""
@@ -24,6 +28,8 @@ class PowerLog:
         self._powers: list[float] = [power_w]
         self._seconds: list[float] = [0.0]
         """Each step's instant [s after the first]."""
+        self._energy: list[float] = [0.0]
+        """The energy from the first step to each step's instant [W·s]."""
         self._cumulative: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]] | None
         self._cumulative = None
 
@@ -45,10 +51,13 @@ class PowerLog:
                 self._times.pop()
                 self._powers.pop()
                 self._seconds.pop()
+                self._energy.pop()
             return
+        seconds = (instant - self._times[0]).total_seconds()
+        self._energy.append(self._energy[-1] + self._powers[-1] * (seconds - self._seconds[-1]))
         self._times.append(instant)
         self._powers.append(power_w)
-        self._seconds.append((instant - self._times[0]).total_seconds())
+        self._seconds.append(seconds)
 
     def steps(self) -> list[tuple[datetime, float]]:
         """All recorded steps ``(instant, power_w)``."""
@@ -80,6 +89,19 @@ class PowerLog:
             return np.zeros(0)
         seconds = slot.total_seconds()
         offset = (start - self._times[0]).total_seconds()
+        if count <= _FEW_SLOTS:  # the arithmetic of _energy_ws_at, in plain floats
+            times, powers, energy, find = self._seconds, self._powers, self._energy, bisect.bisect_right
+            at = max(offset, 0.0)
+            index = find(times, at) - 1
+            before = energy[index] + powers[index] * (at - times[index])
+            averages = []
+            for k in range(1, count + 1):
+                at = max(offset + seconds * k, 0.0)
+                index = find(times, at) - 1
+                after = energy[index] + powers[index] * (at - times[index])
+                averages.append((after - before) / seconds)
+                before = after
+            return np.array(averages, dtype=np.float64)
         edges = offset + seconds * np.arange(count + 1, dtype=np.float64)
         return np.diff(self._energy_ws_at(edges)) / seconds
 
@@ -88,7 +110,7 @@ class PowerLog:
         if self._cumulative is None:
             times = np.asarray(self._seconds, dtype=np.float64)
             powers = np.asarray(self._powers, dtype=np.float64)
-            cumulative = np.concatenate(([0.0], np.cumsum(powers[:-1] * np.diff(times))))
+            cumulative = np.asarray(self._energy, dtype=np.float64)
             self._cumulative = (times, powers, cumulative)
         times, powers, cumulative = self._cumulative
         at = np.maximum(seconds, 0.0)

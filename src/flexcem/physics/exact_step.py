@@ -22,14 +22,29 @@ class StepCoefficients:
     gain: float
 
 
+_CACHE: dict[tuple[float, float], StepCoefficients] = {}
+_CACHE_SIZE = 4096
+"""Coefficients already worked out, by (rate, step): a simulation asks for the same few steps of the same few
+devices hundreds of thousands of times (the values are immutable, so sharing them is safe)."""
+
+
 def step_coefficients(rate_per_h: float, dt_h: float) -> StepCoefficients:
     """Coefficients for decay rate λ [1/h] ≥ 0 and step Δt [h] > 0."""
+    key = (rate_per_h, dt_h)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
     if rate_per_h < 0.0 or dt_h <= 0.0:
         raise ValueError(f"rate_per_h must be ≥ 0 and dt_h > 0, got {rate_per_h}, {dt_h}")
     if rate_per_h * dt_h < 1e-12:
-        return StepCoefficients(decay=1.0, gain=dt_h)
-    decay = math.exp(-rate_per_h * dt_h)
-    return StepCoefficients(decay=decay, gain=-math.expm1(-rate_per_h * dt_h) / rate_per_h)
+        coefficients = StepCoefficients(decay=1.0, gain=dt_h)
+    else:
+        decay = math.exp(-rate_per_h * dt_h)
+        coefficients = StepCoefficients(decay=decay, gain=-math.expm1(-rate_per_h * dt_h) / rate_per_h)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[key] = coefficients
+    return coefficients
 
 
 def step(x0: float, inputs: npt.ArrayLike, coefficients: StepCoefficients) -> npt.NDArray[np.float64]:
