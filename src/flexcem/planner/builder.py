@@ -8,6 +8,7 @@ expression objects.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 import highspy
@@ -16,7 +17,7 @@ import numpy.typing as npt
 
 from flexcem.planner.grid import FloatArray, IntArray
 
-__all__ = ["ColumnKind", "Level", "ModelBuilder"]
+__all__ = ["ColumnKind", "Level", "ModelArrays", "ModelBuilder"]
 
 INF = float(highspy.kHighsInf)
 
@@ -59,6 +60,55 @@ def _as_array(value: float | npt.ArrayLike, size: int) -> FloatArray:
     if array.shape != (size,):
         raise ValueError(f"expected {size} values, got shape {array.shape}")
     return array
+
+
+_HIGHS_TYPE_CODES = np.array([int(kind) for kind in _HIGHS_TYPE_TABLE], dtype=np.int32)
+"""HiGHS's integrality code of every :class:`ColumnKind`."""
+
+
+@dataclass(frozen=True)
+class ModelArrays:
+    """The model as the numpy arrays of HiGHS's ``passModel`` (column-wise matrix), which highspy reads
+    without copying element by element (a :class:`highspy.HighsLp` copies every vector but the costs one
+    element at a time)."""
+
+    num_col: int
+    num_row: int
+    cost: FloatArray
+    col_lower: FloatArray
+    col_upper: FloatArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+    start: npt.NDArray[np.int32]
+    index: npt.NDArray[np.int32]
+    value: FloatArray
+    integrality: npt.NDArray[np.int32] | None
+    """HiGHS's integrality code per column; None for an LP."""
+
+    def pass_to(self, highs: highspy.Highs, col_lower: FloatArray | None = None, relax: bool = False) -> bool:
+        """``highs.passModel`` of these arrays (``col_lower`` instead of the model's, continuous columns when
+        ``relax``); whether HiGHS accepted it."""
+        integrality = self.integrality
+        if relax or integrality is None:
+            integrality = np.zeros(self.num_col, dtype=np.int32)
+        status = highs.passModel(
+            self.num_col,
+            self.num_row,
+            int(self.value.size),
+            int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize),
+            0.0,
+            self.cost,
+            self.col_lower if col_lower is None else col_lower,
+            self.col_upper,
+            self.row_lower,
+            self.row_upper,
+            self.start,
+            self.index,
+            self.value,
+            integrality,
+        )
+        return bool(status != highspy.HighsStatus.kError)
 
 
 class ModelBuilder:
@@ -170,6 +220,27 @@ class ModelBuilder:
         rows_out = unique % max(self.num_rows, 1)
         cols_out = unique // max(self.num_rows, 1)
         return rows_out, cols_out, summed[keep]
+
+    def to_arrays(self, cost: FloatArray) -> ModelArrays:
+        """The model as :class:`ModelArrays` with objective ``cost`` (what :meth:`to_lp` holds, as arrays)."""
+        rows, cols, values = self.matrix_coo()
+        start = np.zeros(self.num_cols + 1, dtype=np.int32)
+        np.cumsum(np.bincount(cols, minlength=self.num_cols), out=start[1:])
+        kinds = self.col_kind
+        empty = np.zeros(0)
+        return ModelArrays(
+            num_col=self.num_cols,
+            num_row=self.num_rows,
+            cost=np.ascontiguousarray(cost, dtype=np.float64),
+            col_lower=np.ascontiguousarray(self.col_lower, dtype=np.float64),
+            col_upper=np.ascontiguousarray(self.col_upper, dtype=np.float64),
+            row_lower=np.concatenate(self._row_lower).astype(np.float64) if self._row_lower else empty,
+            row_upper=np.concatenate(self._row_upper).astype(np.float64) if self._row_upper else empty,
+            start=start,
+            index=np.ascontiguousarray(rows, dtype=np.int32),
+            value=np.ascontiguousarray(values, dtype=np.float64),
+            integrality=_HIGHS_TYPE_CODES[kinds] if np.any(kinds != ColumnKind.CONTINUOUS) else None,
+        )
 
     def to_lp(self, cost: FloatArray) -> highspy.HighsLp:
         """The model as a column-wise :class:`highspy.HighsLp` with objective ``cost``.

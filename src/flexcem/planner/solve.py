@@ -179,7 +179,7 @@ def solve(problem: PlanningProblem, *, time_limit_s: float = 10.0, mip_rel_gap: 
     model = build_model(problem)
     start = model.initial_solution()
     runner = HighsRunner()
-    runner.load(model.builder.to_lp(model.levels[Level.COST]), model.builder.col_kind)
+    runner.load(model.builder.to_arrays(model.levels[Level.COST]), model.builder.col_kind)
     t1 = time.perf_counter()
     driver = _Lexicographic(model, runner, deadline, mip_rel_gap)
     x = driver.solve(start)
