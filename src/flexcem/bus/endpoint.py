@@ -138,6 +138,8 @@ class Endpoint:
         if retries < 0:
             raise ValueError("retries must not be negative")
         self._link = link
+        self._address = link.address
+        """The link's address, read once (a link speaks for one address; every message is checked against it)."""
         self._clock = clock
         self._ack_timeout_s = ack_timeout_s
         self._retries = retries
@@ -158,7 +160,7 @@ class Endpoint:
     @property
     def address(self) -> str:
         """This endpoint's address."""
-        return self._link.address
+        return self._address
 
     @property
     def clock(self) -> Clock:
@@ -207,7 +209,7 @@ class Endpoint:
         return Envelope(
             id=new_id() if message_id is None else message_id,
             type=message_type_of(body),
-            sender=self.address,
+            sender=self._address,
             to=to,
             created=created,
             expires=None if expires_in is None else created + expires_in,
@@ -323,7 +325,7 @@ class Endpoint:
             log.warning("%s: cannot answer %s: %s", self.address, reply_address, error)
 
     def _dispatch(self, envelope: Envelope) -> None:
-        if envelope.sender == self.address:
+        if envelope.sender == self._address:
             return
         self.statistics.received += 1
         now = self._clock.now()

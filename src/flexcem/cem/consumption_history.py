@@ -218,7 +218,9 @@ class ConsumptionHistory:
 
     def _forget_before(self, device_id: str, instant: datetime) -> None:
         store = self._buckets.get(device_id)
-        if store and min(store) < instant:
+        # the oldest bucket is the first in the store: buckets are only added by _integrate, from the last report
+        # on, so never before one already there (a look at one key, not a scan of a year's buckets per report)
+        if store and next(iter(store)) < instant:
             for at in [at for at in store if at < instant]:
                 del store[at]
 

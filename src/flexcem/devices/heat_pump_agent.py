@@ -99,6 +99,11 @@ class HeatPumpAgent(LazyStepAgent[_Step]):
         self.model = model or HeatPumpModel(DEFAULT_HEAT_PUMP, HotWaterTank(DEFAULT_HEAT_PUMP_TANK, 50.0))
         room = self.model.room.parameters if self.model.room is not None else DEFAULT_ROOM
         self.gains_w = room_gains_w(data, room)
+        self._hourly = list(
+            zip(data.outdoor_c.tolist(), data.dhw_demand_w.tolist(), self.gains_w.tolist(), strict=True)
+        )
+        """Per data hour: outdoor temperature [°C], hot-water draw [W thermal], room gains [W], as Python floats
+        (what every step reads)."""
         self.enabled = True
         self.boost_until: datetime | None = None
         self.last_power_w = 0.0
@@ -148,7 +153,9 @@ class HeatPumpAgent(LazyStepAgent[_Step]):
             cumulative_consumption_wh=m.consumed_wh,
             room_c=m.room.temperature_c if m.room is not None else None,
             following_schedule=self.enabled
-            and any(self.setpoint_w(now, c) is not None for c in (Circuit.HOT_WATER, Circuit.SPACE)),
+            and (
+                self.setpoint_w(now, Circuit.HOT_WATER) is not None or self.setpoint_w(now, Circuit.SPACE) is not None
+            ),
             extra_hot_water=m.boost,
         )
 
@@ -233,9 +240,9 @@ class HeatPumpAgent(LazyStepAgent[_Step]):
 
     def _begin(self, now: datetime, end: datetime) -> float:
         """Choose the circuits' powers from ``now`` to ``end`` from the tank and room now; the power drawn [W]."""
-        m, k = self.model, self.data.index(now)
+        m = self.model
         dt_h = (end - now).total_seconds() / 3600.0
-        outdoor, draw, gains = float(self.data.outdoor_c[k]), float(self.data.dhw_demand_w[k]), float(self.gains_w[k])
+        outdoor, draw, gains = self._hourly[self.data.index(now)]
         if self.boost_until is not None and now >= self.boost_until:
             m.boost, self.boost_until = False, None
         hot_water, space = self._powers(now, outdoor, draw, gains, dt_h)

@@ -157,10 +157,15 @@ def pv_forecast_series(parameters: PvParameters, data: CityLearnData, start: dat
         data.outdoor_c[first : last + 1],
         sun=data_sun(data).sliced(first, last + 1),
     )
+    return _generation_series(starts, power)
+
+
+def _generation_series(starts: list[datetime], power_w: FloatArray) -> PowerSeries:
+    """Hourly slots from ``starts`` of the AC powers ``power_w`` [W ≥ 0], as generation (negative) [W]."""
     # Contiguous hourly slots of finite powers (the model clips and replaces NaN): built without validation.
     slots = tuple(
         trusted(PowerSlot, start=utc(slot_start), duration=_HOUR, power_w=-value)
-        for slot_start, value in zip(starts, np.asarray(power, dtype=np.float64).tolist(), strict=True)
+        for slot_start, value in zip(starts, np.asarray(power_w, dtype=np.float64).tolist(), strict=True)
     )
     return trusted(PowerSeries, slots=slots) if slots else PowerSeries(slots=slots)  # none: refused as before
 
@@ -189,6 +194,15 @@ class PvGenerator:
             self.data.outdoor_c,
             sun=data_sun(self.data),
         )
+
+    def forecast_series(self, start: datetime, end: datetime) -> PowerSeries:
+        """The forecast on the data's hourly slots covering ``[start, end)``, generation negative [W]: the same
+        numbers as :func:`pv_forecast_series` (every step of the model works hour by hour, so the hours of the
+        whole data computed once are those of any window), sliced from the forecast the generator keeps."""
+        data = self.data
+        first, last = data.index(start), data.index(end - timedelta(microseconds=1))
+        starts = [data.start + k * _HOUR for k in range(first, last + 1)]  # as data.hour_starts()[first : last + 1]
+        return _generation_series(starts, self._available[first : last + 1])
 
     def available_w(self, instant: datetime) -> float:
         """What the array could give in the hour of ``instant`` [W]."""

@@ -1,6 +1,7 @@
 """The PV system's agent (JWG1134, JWG1212): forecast on registration, curtailment, status and log.
 
-It announces a :class:`~flexcem.model.GenerationForecast` of the next 24 h from pvlib. A schedule's slot
+It announces a :class:`~flexcem.model.GenerationForecast` of the next 24 h from pvlib (the generator's
+forecast of the whole data, computed once). A schedule's slot
 power −L [W] limits the output to L (curtailment, JWG121x); Off switches it off, On lifts the limit, Decrease
 and Increase move the limit. Export is what the home does not use itself, when the agent is given the home's
 other consumption (``site_load_w``); without it everything generated counts as exported.
@@ -15,7 +16,7 @@ from typing import Any
 from flexcem.bus import Endpoint
 from flexcem.data.citylearn import CityLearnData
 from flexcem.devices.home_agent import HomeDeviceAgent
-from flexcem.devices.pv import DEFAULT_PV, PvGenerator, pv_forecast_series
+from flexcem.devices.pv import DEFAULT_PV, PvGenerator
 from flexcem.devices.reactive_power import ReactivePowerControl
 from flexcem.model import (
     CommandKind,
@@ -109,7 +110,7 @@ class PvAgent(HomeDeviceAgent):
             at=now,
             parameters=self.generator.parameters,
             curtailable=self.generator.parameters.curtailable,
-            forecast=pv_forecast_series(self.generator.parameters, self.data, now, end),
+            forecast=self.generator.forecast_series(now, end),
         )
 
     def status(self) -> PvStatus:

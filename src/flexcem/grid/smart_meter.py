@@ -43,12 +43,19 @@ from flexcem.model import (
     new_id,
 )
 
-__all__ = ["LoadSource", "SmartMeter", "TariffSchedule", "average_curve"]
+__all__ = ["LoadSource", "PowerRuns", "SmartMeter", "TariffSchedule", "average_curve"]
 
 log = logging.getLogger("flexcem.grid.meter")
 
 LoadSource = Callable[[datetime, datetime], PowerSeries]
 """The site's power [W] (+ import, − export) on slots covering ``[start, end)``."""
+
+PowerRuns = Callable[[datetime, datetime], tuple[list[tuple[float, float]], float]]
+"""The site's power over ``[start, end)`` as the meter integrates it, without slot objects: ``(pieces, power_w)``.
+
+``pieces`` are ``(seconds, power_w)`` [s, W] in time order, one per slot the site's :data:`LoadSource` gives for
+``[start, end + 1 µs)``, clipped to ``[start, end)`` (pieces of no length left out); ``power_w`` [W] is the power
+of its slot at ``end``. The same numbers the meter takes from the load source's slots, so the same registers."""
 
 _INSTANT = timedelta(microseconds=1)
 """The shortest period asked of the load source, to learn the power at an instant."""
@@ -84,6 +91,7 @@ class SmartMeter:
         *,
         meter_id: str | None = None,
         load: LoadSource | None = None,
+        runs: PowerRuns | None = None,
         contracted_power_w: float | None = None,
         tariffs: TariffSchedule | None = None,
         interval: timedelta = timedelta(minutes=15),
@@ -96,6 +104,8 @@ class SmartMeter:
         self.cem = cem
         self.meter_id = meter_id or endpoint.address.rsplit("/", 1)[-1]
         self._load = load or CityLearnData.embedded().base_load
+        self._runs = runs
+        """The same load as :attr:`_load` as :data:`PowerRuns`, for the readings, when the source offers it."""
         self.contracted_power_w = contracted_power_w
         self._tariffs = tariffs
         self.interval = interval
@@ -154,19 +164,14 @@ class SmartMeter:
         since = self._registers_at
         assert since is not None, "start the meter first"
         # one look at the load: the energy since the last tick (clipped to it) and the power now
-        load = self._load(since, now + _INSTANT)
-        for slot in load.slots:
-            seconds = (min(slot.end, now) - max(slot.start, since)).total_seconds()
-            if seconds <= 0:
-                continue
-            energy = slot.power_w * seconds / 3600.0
+        pieces, power = self._pieces(since, now) if self._runs is None else self._runs(since, now)
+        for seconds, power_w in pieces:
+            energy = power_w * seconds / 3600.0
             if energy >= 0:
                 self.import_energy_wh += energy
             else:
                 self.export_energy_wh -= energy
         self._registers_at = now
-        slot_now = load.slot_at(now)
-        power = 0.0 if slot_now is None else slot_now.power_w
         if self._tariffs is not None and (tariff := self._tariffs(now)) != self._tariff:
             self._tariff, self._tariff_since = tariff, now
             await self._send(ActiveTariffNotification(meter_id=self.meter_id, tariff_id=tariff, active_since=now))
@@ -181,6 +186,17 @@ class SmartMeter:
         )
         await self._send(reading, upstream=True)
         await self._check_overload(now, power)
+
+    def _pieces(self, since: datetime, now: datetime) -> tuple[list[tuple[float, float]], float]:
+        """:data:`PowerRuns` from the load source's slots: what runs in ``[since, now)`` and the power at ``now``."""
+        load = self._load(since, now + _INSTANT)
+        pieces = []
+        for slot in load.slots:
+            seconds = (min(slot.end, now) - max(slot.start, since)).total_seconds()
+            if seconds > 0:
+                pieces.append((seconds, slot.power_w))
+        slot_now = load.slot_at(now)
+        return pieces, 0.0 if slot_now is None else slot_now.power_w
 
     async def _check_overload(self, now: datetime, power: float) -> None:
         if self.contracted_power_w is None or power <= self.contracted_power_w:

@@ -73,6 +73,12 @@ _DEVICE_STEP: dict[str, Any] = {
 }
 """Device agents step at least every 5 min (and on every slot and data hour), report hourly."""
 
+_MINUTE = timedelta(minutes=1)
+"""The smart meter's resolution: the site's power is averaged over each minute."""
+_MINUTE_US = 60_000_000
+"""A minute [µs]."""
+_MICROSECOND = timedelta(microseconds=1)
+
 _PV_STEP = timedelta(minutes=15)
 """PV generation is constant within a data hour and a schedule slot, both of which end a step anyway: its agent
 steps with its status log instead of every 5 min (the same energy, a third of the steps)."""
@@ -260,9 +266,32 @@ class SimHome:
     def metered(self, start: datetime, end: datetime) -> PowerSeries:
         """The site's power as its smart meter measures it [W] (+ import, − export), on one-minute slots; minutes
         of equal power form one slot (the same energies and powers, a few slots instead of one per minute)."""
-        step = timedelta(minutes=1)
+        first, power = self._minute_power(start, end)
+        return runs_of_equal_power(first, _MINUTE, power)
+
+    def metered_runs(self, start: datetime, end: datetime) -> tuple[list[tuple[float, float]], float]:
+        """:meth:`metered` as the meter integrates it (:data:`~flexcem.grid.smart_meter.PowerRuns`): each run of
+        equal power of ``metered(start, end + 1 µs)`` clipped to ``[start, end)`` as ``(seconds, power_w)`` [s, W],
+        and the power at ``end`` [W] — the same numbers, without making slots."""
+        first, power = self._minute_power(start, end + _MICROSECOND)
+        values: list[float] = power.tolist()
+        begin_us, end_us = (start - first) // _MICROSECOND, (end - first) // _MICROSECOND
+        pieces: list[tuple[float, float]] = []
+        run = 0
+        for k in range(1, len(values) + 1):
+            if k < len(values) and values[k] - values[k - 1] == 0:  # the test of runs_of_equal_power (np.diff)
+                continue
+            lo, hi = max(run * _MINUTE_US, begin_us), min(k * _MINUTE_US, end_us)
+            if hi > lo:
+                pieces.append(((hi - lo) / 1_000_000, values[run]))  # timedelta.total_seconds()'s arithmetic
+            run = k
+        return pieces, values[-1]
+
+    def _minute_power(self, start: datetime, end: datetime) -> tuple[datetime, npt.NDArray[np.float64]]:
+        """The first minute (UTC) at or before ``start`` and the site's mean power [W] in each minute from it that
+        begins before ``end`` (at least one)."""
         first = start.astimezone(UTC).replace(second=0, microsecond=0)
-        count = max(1, -(-(end - first) // step))
+        count = max(1, -(-(end - first) // _MINUTE))
         logs = [agent.power for agent in self.agents.values()] + [device.power for device in self.appliances.values()]
         data = self.data
         minutes = (first - data.start).total_seconds() / 60.0 + np.arange(count)
@@ -271,8 +300,8 @@ class SimHome:
             raise ValueError(f"[{first.isoformat()}, {end.isoformat()}) is outside the data")
         power = data.base_load_w[hours].astype(np.float64)
         for log in logs:
-            power += log.average_power(first, step, count)
-        return runs_of_equal_power(first, step, power)
+            power += log.average_power(first, _MINUTE, count)
+        return first, power
 
     async def start(self) -> None:
         """Connect (what :meth:`connect_all` has not) and switch everything on, one endpoint after another."""
@@ -329,7 +358,9 @@ class SimHome:
             self.appliances["dishwasher"] = Dishwasher(await self._endpoint("dishwasher"), self.cem_address)
         if self.meter_address is not None:
             endpoint = await self._endpoint("meter")
-            self.meter = SmartMeter(endpoint, self.cem_address, load=self.metered, head_end=self.head_end)
+            self.meter = SmartMeter(
+                endpoint, self.cem_address, load=self.metered, runs=self.metered_runs, head_end=self.head_end
+            )
             await self.meter.start()
         for agent in self.agents.values():
             await agent.power_on()
