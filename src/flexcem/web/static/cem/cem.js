@@ -64,7 +64,9 @@
       body: body === undefined ? undefined : JSON.stringify(body),
     }).then(function (response) {
       if (response.status === 401) {
-        showLogin();
+        // only when refused with the token in use now: an answer to a request sent before the user typed the
+        // token (the first refresh at page load) must not hide the dashboard the token has just opened
+        if (t === token()) showLogin();
         throw new Error("the access token is missing or wrong");
       }
       return response
