@@ -99,11 +99,6 @@ class HeatPumpAgent(LazyStepAgent[_Step]):
         self.model = model or HeatPumpModel(DEFAULT_HEAT_PUMP, HotWaterTank(DEFAULT_HEAT_PUMP_TANK, 50.0))
         room = self.model.room.parameters if self.model.room is not None else DEFAULT_ROOM
         self.gains_w = room_gains_w(data, room)
-        self._hourly = list(
-            zip(data.outdoor_c.tolist(), data.dhw_demand_w.tolist(), self.gains_w.tolist(), strict=True)
-        )
-        """Per data hour: outdoor temperature [°C], hot-water draw [W thermal], room gains [W], as Python floats
-        (what every step reads)."""
         self.enabled = True
         self.boost_until: datetime | None = None
         self.last_power_w = 0.0
@@ -240,9 +235,9 @@ class HeatPumpAgent(LazyStepAgent[_Step]):
 
     def _begin(self, now: datetime, end: datetime) -> float:
         """Choose the circuits' powers from ``now`` to ``end`` from the tank and room now; the power drawn [W]."""
-        m = self.model
+        m, k = self.model, self.data.index(now)
         dt_h = (end - now).total_seconds() / 3600.0
-        outdoor, draw, gains = self._hourly[self.data.index(now)]
+        outdoor, draw, gains = float(self.data.outdoor_c[k]), float(self.data.dhw_demand_w[k]), float(self.gains_w[k])
         if self.boost_until is not None and now >= self.boost_until:
             m.boost, self.boost_until = False, None
         hot_water, space = self._powers(now, outdoor, draw, gains, dt_h)
