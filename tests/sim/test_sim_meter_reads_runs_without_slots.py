@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from flexcem.data import CityLearnData
 from flexcem.devices.power_log import PowerLog
+from flexcem.grid.smart_meter import slot_pieces
 from flexcem.sim.runner_home import SimHome
 
 DATA = CityLearnData.embedded()
@@ -37,14 +38,8 @@ def home_with(logs: list[PowerLog]) -> SimHome:
 def pieces_from_slots(home: SimHome, since: datetime, now: datetime) -> tuple[list[tuple[float, float]], float]:
     """What the meter takes from the home's slots (its arithmetic on a :data:`LoadSource`)."""
     load = home.metered(since, now + INSTANT)
-    pieces = []
-    for slot in load.slots:
-        seconds = (min(slot.end, now) - max(slot.start, since)).total_seconds()
-        if seconds > 0:
-            pieces.append((seconds, slot.power_w))
-    slot_now = load.slot_at(now)
-    assert slot_now is not None
-    return pieces, slot_now.power_w
+    assert load.slot_at(now) is not None
+    return slot_pieces(load, since, now)
 
 
 steps = st.lists(

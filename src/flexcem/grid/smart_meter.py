@@ -43,7 +43,7 @@ from flexcem.model import (
     new_id,
 )
 
-__all__ = ["LoadSource", "PowerRuns", "SmartMeter", "TariffSchedule", "average_curve"]
+__all__ = ["LoadSource", "PowerRuns", "SmartMeter", "TariffSchedule", "average_curve", "slot_pieces"]
 
 log = logging.getLogger("flexcem.grid.meter")
 
@@ -79,6 +79,18 @@ def average_curve(load: PowerSeries, start: datetime, end: datetime, resolution:
         )
         cursor = stop
     return PowerSeries(slots=tuple(slots))
+
+
+def slot_pieces(load: PowerSeries, since: datetime, now: datetime) -> tuple[list[tuple[float, float]], float]:
+    """The pieces of ``load`` inside ``[since, now)`` as (seconds, power [W]) and its power at ``now`` [W] (0 when no
+    slot holds it): what the meter integrates from a :data:`LoadSource`."""
+    pieces = []
+    for slot in load.slots:
+        seconds = (min(slot.end, now) - max(slot.start, since)).total_seconds()
+        if seconds > 0:
+            pieces.append((seconds, slot.power_w))
+    slot_now = load.slot_at(now)
+    return pieces, 0.0 if slot_now is None else slot_now.power_w
 
 
 class SmartMeter:
@@ -189,14 +201,7 @@ class SmartMeter:
 
     def _pieces(self, since: datetime, now: datetime) -> tuple[list[tuple[float, float]], float]:
         """:data:`PowerRuns` from the load source's slots: what runs in ``[since, now)`` and the power at ``now``."""
-        load = self._load(since, now + _INSTANT)
-        pieces = []
-        for slot in load.slots:
-            seconds = (min(slot.end, now) - max(slot.start, since)).total_seconds()
-            if seconds > 0:
-                pieces.append((seconds, slot.power_w))
-        slot_now = load.slot_at(now)
-        return pieces, 0.0 if slot_now is None else slot_now.power_w
+        return slot_pieces(self._load(since, now + _INSTANT), since, now)
 
     async def _check_overload(self, now: datetime, power: float) -> None:
         if self.contracted_power_w is None or power <= self.contracted_power_w:
