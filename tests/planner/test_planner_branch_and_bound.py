@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import highspy
 import numpy as np
 import pytest
 from planner_builders import at, flexible, prices, problem, sequence
@@ -20,6 +19,7 @@ from flexcem.planner.builder import ColumnKind, Level, ModelBuilder
 from flexcem.planner.grid import FloatArray
 from flexcem.planner.highs_runner import HighsRunner, RunResult
 from flexcem.planner.model import build_model
+from highs_reference import exact_optimum, loaded_runner
 
 GAP = 1e-4
 """The planner's default relative MIP gap."""
@@ -43,23 +43,6 @@ def _random_model(seed: int) -> tuple[ModelBuilder, FloatArray]:
     return builder, builder.objective(Level.COST)
 
 
-def _exact(builder: ModelBuilder, objective: FloatArray) -> float:
-    reference = highspy.Highs()  # type: ignore[no-untyped-call]
-    reference.setOptionValue("output_flag", False)
-    reference.passModel(builder.to_lp(objective))
-    reference.setOptionValue("mip_rel_gap", 1e-9)
-    reference.run()
-    assert reference.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    return float(objective @ np.array(reference.getSolution().col_value))
-
-
-def _runner(builder: ModelBuilder, objective: FloatArray) -> HighsRunner:
-    runner = HighsRunner()
-    runner.load(builder.to_lp(objective), builder.col_kind)
-    runner.set_objective(objective)
-    return runner
-
-
 def _feasible(builder: ModelBuilder, x: FloatArray) -> bool:
     rows, cols, values = builder.matrix_coo()
     activity = np.zeros(builder.num_rows)
@@ -79,11 +62,11 @@ def _feasible(builder: ModelBuilder, x: FloatArray) -> bool:
 def test_branch_and_bound_is_within_the_gap_of_the_exact_optimum(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner_module, "_NODES", 10_000)  # the proof, not the limit, is under test here
     builder, objective = _random_model(seed)
-    runner = _runner(builder, objective)
+    runner = loaded_runner(builder, objective)
     result = runner._branch_and_bound(np.zeros(builder.num_cols), GAP, deadline=float("inf"))
     assert result is not None and result.x is not None and result.optimal and result.method == "branching"
     assert _feasible(builder, result.x)
-    best = _exact(builder, objective)
+    best = exact_optimum(builder, objective)
     value = runner.value(result.x)
     assert best - 1e-6 <= value <= best + GAP * abs(best) + 1e-6
     assert result.mip_gap <= GAP
@@ -91,7 +74,7 @@ def test_branch_and_bound_is_within_the_gap_of_the_exact_optimum(seed: int, monk
 
 def test_branch_and_bound_restores_the_relaxations_bounds() -> None:
     builder, objective = _random_model(3)
-    runner = _runner(builder, objective)
+    runner = loaded_runner(builder, objective)
     before = runner.lp.getLp()
     lower, upper = np.array(before.col_lower_), np.array(before.col_upper_)
     runner._branch_and_bound(np.zeros(builder.num_cols), GAP, deadline=float("inf"))
@@ -103,7 +86,7 @@ def test_branch_and_bound_restores_the_relaxations_bounds() -> None:
 def test_branch_and_bound_gives_up_when_its_node_limit_cannot_prove_the_gap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner_module, "_NODES", 1)
     builder, objective = _random_model(0)
-    runner = _runner(builder, objective)
+    runner = loaded_runner(builder, objective)
     assert runner._branch_and_bound(np.zeros(builder.num_cols), GAP, deadline=float("inf")) is None
 
 
@@ -141,7 +124,7 @@ def _first_level(seed: int) -> tuple[str, float, float]:
         patch.setattr(HighsRunner, "run", recording)
         solve(home)
     method, value, objective = seen[0]  # the first level has no bound rows: the model itself
-    return method, value, _exact(build_model(home).builder, objective)
+    return method, value, exact_optimum(build_model(home).builder, objective)
 
 
 SEEDS = range(10)

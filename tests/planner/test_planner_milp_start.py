@@ -8,31 +8,15 @@ model passed as a HighsLp.
 
 from __future__ import annotations
 
-import highspy
 import numpy as np
 import pytest
-from test_planner_semi_continuous_search import GAP, SEEDS, _charger, _exact, _NothingDiscrete, _valid
+from test_planner_semi_continuous_search import GAP, SEEDS, _charger, _NothingDiscrete, _valid
 
 from flexcem.planner import highs_runner as runner_module
 from flexcem.planner.builder import ColumnKind, ModelBuilder
 from flexcem.planner.grid import FloatArray
 from flexcem.planner.highs_runner import HighsRunner, RunResult
-
-
-def _loaded(builder: ModelBuilder, objective: FloatArray) -> HighsRunner:
-    runner = HighsRunner()
-    runner.load(builder.to_lp(objective), builder.col_kind)
-    runner.set_objective(objective)
-    return runner
-
-
-def _optimum_x(builder: ModelBuilder, objective: FloatArray) -> FloatArray:
-    reference = highspy.Highs()  # type: ignore[no-untyped-call]
-    reference.setOptionValue("output_flag", False)
-    reference.passModel(builder.to_lp(objective))
-    reference.setOptionValue("mip_rel_gap", 1e-9)
-    reference.run()
-    return np.array(reference.getSolution().col_value, dtype=np.float64)
+from highs_reference import exact_optimum, exact_solution, loaded_runner
 
 
 def _poor_start(builder: ModelBuilder, objective: FloatArray) -> FloatArray:
@@ -52,7 +36,7 @@ def _poor_start(builder: ModelBuilder, objective: FloatArray) -> FloatArray:
 def _check(builder: ModelBuilder, objective: FloatArray, runner: HighsRunner, result: RunResult) -> None:
     assert result.x is not None and result.optimal and not result.from_start
     assert _valid(builder, result.x)
-    best = _exact(builder, objective)
+    best = exact_optimum(builder, objective)
     value = runner.value(result.x)
     assert best - 1e-6 <= value <= best + GAP * abs(best) + 1e-6
     assert 0.0 <= result.mip_gap <= GAP
@@ -62,11 +46,11 @@ def _check(builder: ModelBuilder, objective: FloatArray, runner: HighsRunner, re
 def test_the_milp_from_any_start_is_within_the_gap_of_the_exact_optimum(start: str) -> None:
     for seed in SEEDS:
         builder, objective = _charger(seed)
-        runner = _loaded(builder, objective)
+        runner = loaded_runner(builder, objective)
         if start == "poor":
             x0: FloatArray | None = _poor_start(builder, objective)
         elif start == "optimum":
-            x0 = _optimum_x(builder, objective)
+            x0 = exact_solution(builder, objective)
         elif start == "infeasible":
             x0 = _poor_start(builder, objective)  # as dear, but below every minimum and short of energy
             x0[builder.col_kind == ColumnKind.SEMI_CONTINUOUS] = 1.0
@@ -91,17 +75,17 @@ def test_rounded_plans_far_from_the_bound_are_settled_by_the_milp_from_them_with
     monkeypatch.setattr(HighsRunner, "_solve_mip", counting)
     for seed in SEEDS:
         builder, objective = _charger(seed)
-        runner = _loaded(builder, objective)
+        runner = loaded_runner(builder, objective)
         result = runner.run(time_limit_s=30.0, mip_rel_gap=GAP, start=None, rounding=_NothingDiscrete())
         assert result.x is not None and result.optimal and _valid(builder, result.x)
-        best = _exact(builder, objective)
+        best = exact_optimum(builder, objective)
         assert best - 1e-6 <= runner.value(result.x) <= best + GAP * abs(best) + 1e-6, (seed, result.method)
     assert started  # some seeds reached the MILP with a rounded plan
 
 
 def test_the_start_is_the_plan_when_highs_returns_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     builder, objective = _charger(0)
-    runner = _loaded(builder, objective)
+    runner = loaded_runner(builder, objective)
     start = _poor_start(builder, objective)
     monkeypatch.setattr(runner_module, "_run", lambda highs: None)  # HiGHS never runs: no solution
     result = runner._solve_mip(30.0, GAP, start)
@@ -112,7 +96,7 @@ def test_the_start_is_the_plan_when_highs_returns_nothing(monkeypatch: pytest.Mo
 def test_successive_levels_do_not_reuse_an_earlier_start() -> None:
     """A start given to one level is not carried to the next (its objective and rows differ)."""
     builder, objective = _charger(3)
-    runner = _loaded(builder, objective)
+    runner = loaded_runner(builder, objective)
     first = runner._solve_mip(30.0, GAP, _poor_start(builder, objective))
     assert first.x is not None
     runner.add_bound(objective, runner.value(first.x) + 1e-6)

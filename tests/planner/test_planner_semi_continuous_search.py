@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 
-import highspy
 import numpy as np
 import pytest
 
@@ -18,6 +17,7 @@ from flexcem.planner import highs_runner as runner_module
 from flexcem.planner.builder import ColumnKind, Level, ModelBuilder
 from flexcem.planner.grid import FloatArray, IntArray
 from flexcem.planner.highs_runner import HighsRunner, RunResult
+from highs_reference import exact_optimum, loaded_runner
 
 GAP = 1e-4
 """The planner's default relative MIP gap."""
@@ -61,20 +61,8 @@ def _charger(seed: int, slots: int = 12) -> tuple[ModelBuilder, FloatArray]:
     return builder, builder.objective(Level.COST)
 
 
-def _exact(builder: ModelBuilder, objective: FloatArray) -> float:
-    reference = highspy.Highs()  # type: ignore[no-untyped-call]
-    reference.setOptionValue("output_flag", False)
-    reference.passModel(builder.to_lp(objective))
-    reference.setOptionValue("mip_rel_gap", 1e-9)
-    reference.run()
-    assert reference.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    return float(objective @ np.array(reference.getSolution().col_value))
-
-
 def _run(builder: ModelBuilder, objective: FloatArray) -> tuple[RunResult, HighsRunner]:
-    runner = HighsRunner()
-    runner.load(builder.to_lp(objective), builder.col_kind)
-    runner.set_objective(objective)
+    runner = loaded_runner(builder, objective)
     result = runner.run(time_limit_s=30.0, mip_rel_gap=GAP, start=None, rounding=_NothingDiscrete())
     return result, runner
 
@@ -93,7 +81,7 @@ def test_semi_continuous_models_are_within_the_gap_of_the_exact_optimum_whicheve
         builder, objective = _charger(seed)
         result, runner = _run(builder, objective)
         assert result.x is not None and result.optimal and _valid(builder, result.x), seed
-        best = _exact(builder, objective)
+        best = exact_optimum(builder, objective)
         value = runner.value(result.x)
         assert best - 1e-6 <= value <= best + GAP * abs(best) + 1e-6, (seed, result.method)
         methods.add(result.method)
@@ -124,7 +112,7 @@ def test_a_share_below_the_minimum_is_settled_by_keeping_the_idle_slots_idle() -
     objective = builder.objective(Level.COST)
     result, runner = _run(builder, objective)
     assert result.method == "rounding" and result.x is not None
-    assert runner.value(result.x) == pytest.approx(_exact(builder, objective), abs=1e-9)
+    assert runner.value(result.x) == pytest.approx(exact_optimum(builder, objective), abs=1e-9)
     assert np.all(result.x[power[2:]] == 0.0)
 
 
@@ -141,7 +129,7 @@ def test_the_milp_decides_when_the_branch_and_bound_cannot_prove_the_gap(monkeyp
         seen += 1
         result, runner = _run(builder, objective)
         assert result.method == "mip" and result.x is not None
-        best = _exact(builder, objective)
+        best = exact_optimum(builder, objective)
         assert best - 1e-6 <= runner.value(result.x) <= best + GAP * abs(best) + 1e-6
     assert seen
 
